@@ -1,0 +1,3 @@
+"""claimgraph: opinion journalism published as linked data."""
+
+__version__ = "0.1.0"

@@ -1,0 +1,5 @@
+import sys
+
+from claimgraph.cli import main
+
+sys.exit(main())

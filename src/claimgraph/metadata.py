@@ -1,0 +1,127 @@
+"""The dataset's own description: VoID and DCAT metadata, and PROV provenance.
+
+Dates never come from the clock, so that two builds of the same sources are byte-identical:
+the build time is ``SOURCE_DATE_EPOCH`` when set, otherwise the latest date the sources give.
+"""
+
+from __future__ import annotations
+
+import os
+from collections.abc import Mapping
+from dataclasses import dataclass
+from datetime import UTC, datetime
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.namespace import FOAF
+
+from claimgraph import __version__
+from claimgraph.errors import SourceError
+from claimgraph.namespaces import (
+    CG,
+    DCAT,
+    DCTERMS,
+    OA,
+    OWL,
+    PROV,
+    RDF,
+    RDFS,
+    SCHEMA,
+    VOID,
+    XSD,
+    Iris,
+    fragment,
+)
+from claimgraph.records import Corpus
+
+
+@dataclass(frozen=True)
+class Distribution:
+    filename: str
+    media_type: str
+    title: str
+
+
+DISTRIBUTIONS = (
+    Distribution("dataset.trig", "application/trig", "All named graphs, TriG"),
+    Distribution("dataset.nq", "application/n-quads", "All named graphs, N-Quads"),
+    Distribution("dataset.ttl", "text/turtle", "All graphs merged, Turtle"),
+    Distribution("dataset.nt", "application/n-triples", "All graphs merged, N-Triples"),
+    Distribution("dataset.jsonld", "application/ld+json",
+                 "All named graphs, JSON-LD compacted with the schema.org context"),
+)
+
+
+def build_time(corpus: Corpus, environ: Mapping[str, str] = os.environ) -> datetime:
+    """``SOURCE_DATE_EPOCH`` if set, else the latest date found in the sources (UTC midnight)."""
+    epoch = environ.get("SOURCE_DATE_EPOCH")
+    if epoch is not None:
+        try:
+            return datetime.fromtimestamp(int(epoch), tz=UTC)
+        except (ValueError, OverflowError):
+            raise SourceError(f"SOURCE_DATE_EPOCH='{epoch}' is not a whole number of seconds") from None
+    dates = [corpus.dataset.created] + [a.date_published[:10] for a in corpus.articles]
+    return datetime.fromisoformat(max(dates)).replace(tzinfo=UTC)
+
+
+def map_metadata(corpus: Corpus, iris: Iris, graph_sizes: Mapping[URIRef, int],
+                 built_at: datetime) -> Graph:
+    """VoID/DCAT/PROV description of the dataset; ``graph_sizes`` excludes this graph itself."""
+    g = Graph()
+    ds, cfg = iris.dataset, corpus.dataset
+    build, software, publisher = (fragment(ds, n) for n in ("build", "software", "publisher"))
+    g.add((ds, RDF.type, VOID.Dataset))
+    g.add((ds, RDF.type, DCAT.Dataset))
+    g.add((ds, DCTERMS.title, Literal(cfg.title, lang="en")))
+    g.add((ds, DCTERMS.description, Literal(cfg.description, lang="en")))
+    g.add((ds, DCTERMS.license, URIRef(cfg.license)))
+    g.add((ds, DCTERMS.created, Literal(cfg.created, datatype=XSD.date)))
+    g.add((ds, DCTERMS.modified, Literal(built_at.isoformat().replace("+00:00", "Z"),
+                                         datatype=XSD.dateTime)))
+    g.add((ds, DCTERMS.publisher, publisher))
+    g.add((publisher, RDF.type, FOAF.Agent))
+    g.add((publisher, FOAF.name, Literal(cfg.publisher)))
+    g.add((ds, VOID.triples, Literal(sum(graph_sizes.values()), datatype=XSD.integer)))
+    g.add((ds, VOID.uriSpace, Literal(cfg.base_iri)))
+    g.add((ds, VOID.sparqlEndpoint, iris.sparql))
+    for vocabulary in (SCHEMA, OA, CG):
+        g.add((ds, VOID.vocabulary, URIRef(str(vocabulary))))
+    for dist in DISTRIBUTIONS:
+        node = iris.download(dist.filename)
+        g.add((ds, VOID.dataDump, node))
+        g.add((ds, DCAT.distribution, node))
+        g.add((node, RDF.type, DCAT.Distribution))
+        g.add((node, DCTERMS.title, Literal(dist.title, lang="en")))
+        g.add((node, DCAT.downloadURL, node))
+        g.add((node, DCAT.mediaType,
+               URIRef(f"http://www.iana.org/assignments/media-types/{dist.media_type}")))
+        g.add((node, DCTERMS.format, Literal(dist.media_type)))
+        g.add((node, DCTERMS.license, URIRef(cfg.license)))
+    for graph_iri, size in sorted(graph_sizes.items()):
+        g.add((ds, VOID.subset, graph_iri))
+        g.add((graph_iri, RDF.type, VOID.Dataset))
+        g.add((graph_iri, VOID.triples, Literal(size, datatype=XSD.integer)))
+        g.add((graph_iri, PROV.wasGeneratedBy, build))
+    for article in corpus.articles:
+        graph_iri = iris.article_graph(article.slug)
+        g.add((graph_iri, FOAF.primaryTopic, iris.article(article.slug)))
+        for source in article.sources:
+            g.add((graph_iri, PROV.wasDerivedFrom, iris.source(source.relative_path)))
+    entity_sources = [s for s in corpus.sources if s.relative_path.startswith("entities")]
+    for source in entity_sources:
+        g.add((iris.entities_graph, PROV.wasDerivedFrom, iris.source(source.relative_path)))
+    g.add((build, RDF.type, PROV.Activity))
+    g.add((build, RDFS.label, Literal(f"claimgraph build of {cfg.title}", lang="en")))
+    g.add((build, PROV.endedAtTime, Literal(built_at.isoformat().replace("+00:00", "Z"),
+                                            datatype=XSD.dateTime)))
+    g.add((build, PROV.wasAssociatedWith, software))
+    g.add((software, RDF.type, PROV.SoftwareAgent))
+    g.add((software, RDFS.label, Literal(f"claimgraph {__version__}")))
+    g.add((software, OWL.versionInfo, Literal(__version__)))
+    for source in corpus.sources:
+        node = iris.source(source.relative_path)
+        g.add((build, PROV.used, node))
+        g.add((node, RDF.type, PROV.Entity))
+        g.add((node, DCTERMS.title, Literal(source.relative_path)))
+        g.add((node, CG.sha256, Literal(source.sha256)))
+    g.add((ds, PROV.wasGeneratedBy, build))
+    return g

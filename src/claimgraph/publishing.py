@@ -1,0 +1,94 @@
+"""Publishing a validated build: dumps, validation report, ontology page and the embedded store.
+
+Everything is written into a fresh folder beside the output folder and swapped into place
+only when complete, so a failed or killed build leaves the previous output untouched. On Linux
+the swap is one atomic ``renameat2(RENAME_EXCHANGE)``; elsewhere two renames with the old
+output kept until the new one is in place.
+"""
+
+from __future__ import annotations
+
+import ctypes
+import ctypes.util
+import errno
+import os
+import shutil
+import tempfile
+from collections.abc import Callable, Sequence
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from claimgraph.errors import OutputError
+
+STORE_DIR = "store"
+_RENAME_EXCHANGE = 2
+_AT_FDCWD = -100
+
+
+def load_store(quads: Sequence[ox.Quad], path: Path) -> None:
+    """Create the embedded pyoxigraph store at ``path`` holding ``quads``."""
+    store = ox.Store(str(path))
+    store.bulk_extend(quads)
+    store.flush()
+    store.optimize()
+    del store  # closes the RocksDB files before the folder is moved
+
+
+def _exchange(a: Path, b: Path) -> bool:
+    """Atomically swap two paths with renameat2; False where the system lacks it."""
+    libc_name = ctypes.util.find_library("c")
+    if libc_name is None:
+        return False
+    libc = ctypes.CDLL(libc_name, use_errno=True)
+    renameat2 = getattr(libc, "renameat2", None)
+    if renameat2 is None:
+        return False
+    result = renameat2(_AT_FDCWD, os.fsencode(a), _AT_FDCWD, os.fsencode(b), _RENAME_EXCHANGE)
+    if result == 0:
+        return True
+    err = ctypes.get_errno()
+    if err in (errno.ENOSYS, errno.EINVAL, errno.ENOTSUP):
+        return False
+    raise OSError(err, os.strerror(err), str(a))
+
+
+def recover_output(out_dir: Path) -> None:
+    """Finish or undo a swap that a killed build left half done (the non-atomic fallback)."""
+    previous = out_dir.with_name(out_dir.name + ".previous")
+    if previous.exists() and not out_dir.exists():
+        previous.rename(out_dir)
+    elif previous.exists():
+        shutil.rmtree(previous, ignore_errors=True)
+    for stale in out_dir.parent.glob(f".{out_dir.name}.building-*"):
+        shutil.rmtree(stale, ignore_errors=True)
+
+
+def write_atomically(out_dir: Path, write: Callable[[Path], None]) -> None:
+    """Call ``write(tmp)`` to fill a fresh folder, then swap it in as ``out_dir``."""
+    out_dir = out_dir.absolute()
+    try:
+        out_dir.parent.mkdir(parents=True, exist_ok=True)
+        recover_output(out_dir)
+        tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
+    except OSError as exc:
+        raise OutputError(f"cannot prepare the output folder: {exc.strerror}", out_dir) from exc
+    try:
+        write(tmp)
+        os.chmod(tmp, 0o755)
+        if not out_dir.exists():
+            tmp.rename(out_dir)
+        elif _exchange(tmp, out_dir):
+            shutil.rmtree(tmp)
+        else:
+            previous = out_dir.with_name(out_dir.name + ".previous")
+            out_dir.rename(previous)
+            tmp.rename(out_dir)
+            shutil.rmtree(previous)
+    except OSError as exc:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise OutputError(f"cannot write the build output ({exc.strerror}); the previous output "
+                          "is unchanged", exc.filename or out_dir) from exc
+    except BaseException:
+        shutil.rmtree(tmp, ignore_errors=True)
+        raise

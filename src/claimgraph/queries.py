@@ -1,0 +1,250 @@
+"""Named SPARQL queries: ``queries/*.rq`` files with a header, run with bound parameters.
+
+A query file starts with comment lines that document it::
+
+    # title: Claims by a person
+    # description: Every claim attributed to a person, with the article it appears in.
+    # param: ?person (entity, optional) the claimant: a registry key such as ilham-aliyev, or an IRI
+
+Parameters are passed as SPARQL variable substitutions (pyoxigraph's ``substitutions``), never
+pasted into the query text. A parameter left out leaves its variable free, so an optional
+parameter widens the query to every value.
+"""
+
+from __future__ import annotations
+
+import csv
+import io
+import json
+import re
+from dataclasses import dataclass
+from pathlib import Path
+
+import pyoxigraph as ox
+
+from claimgraph.errors import QueryError, SourceError
+from claimgraph.namespaces import PREFIXES, XSD
+from claimgraph.resources import QUERIES_DIR, project_file
+from claimgraph.strict_yaml import read_text
+
+PARAM_TYPES = ("entity", "iri", "string", "integer", "date", "language")
+_HEADER_RE = re.compile(r"^#\s*(title|description|param):\s*(.*)$")
+_PARAM_RE = re.compile(r"^\?([A-Za-z_][A-Za-z0-9_]*)\s*\(([^)]*)\)\s*(.*)$")
+_QUERY_FORM_RE = re.compile(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
+
+
+@dataclass(frozen=True)
+class QueryParameter:
+    name: str
+    type: str
+    required: bool
+    default: str | None
+    description: str
+
+
+@dataclass(frozen=True)
+class NamedQuery:
+    name: str
+    path: Path
+    title: str
+    description: str
+    parameters: tuple[QueryParameter, ...]
+    text: str
+
+    @property
+    def form(self) -> str:
+        body = "\n".join(line for line in self.text.splitlines() if not line.lstrip().startswith("#"))
+        match = _QUERY_FORM_RE.search(body)
+        return match.group(1).upper() if match else "SELECT"
+
+
+def load_query(path: Path) -> NamedQuery:
+    text = read_text(path)
+    fields: dict[str, list[str]] = {"title": [], "description": []}
+    params: list[QueryParameter] = []
+    last = None
+    for number, line in enumerate(text.splitlines(), start=1):
+        if not line.startswith("#"):
+            break
+        match = _HEADER_RE.match(line)
+        if match:
+            key, value = match.groups()
+            if key == "param":
+                params.append(_parse_param(value, path, number))
+                last = None
+            else:
+                fields[key].append(value.strip())
+                last = key
+        elif last and line[1:].strip():
+            fields[last].append(line[1:].strip())  # a continuation line
+    if not fields["title"]:
+        raise SourceError("the query's header has no '# title:' line", path, 1)
+    if not fields["description"]:
+        raise SourceError("the query's header has no '# description:' line", path, 1)
+    return NamedQuery(path.stem, path, " ".join(fields["title"]), " ".join(fields["description"]),
+                      tuple(params), text)
+
+
+def _parse_param(spec: str, path: Path, line: int) -> QueryParameter:
+    match = _PARAM_RE.match(spec.strip())
+    if not match:
+        raise SourceError("a parameter reads '# param: ?name (type[, required][, default=VALUE]) "
+                          "description'", path, line)
+    name, options, description = match.groups()
+    parts = [p.strip() for p in options.split(",") if p.strip()]
+    if not parts or parts[0] not in PARAM_TYPES:
+        raise SourceError(f"parameter ?{name} needs a type, one of: {', '.join(PARAM_TYPES)}", path, line)
+    default = next((p.split("=", 1)[1].strip() for p in parts[1:] if p.startswith("default=")), None)
+    return QueryParameter(name, parts[0], "required" in parts[1:], default, description.strip())
+
+
+def queries_dir() -> Path:
+    return project_file(QUERIES_DIR)
+
+
+def list_queries(directory: Path | None = None) -> list[NamedQuery]:
+    return [load_query(p) for p in sorted((directory or queries_dir()).glob("*.rq"))]
+
+
+def find_query(name: str, directory: Path | None = None) -> NamedQuery:
+    directory = directory or queries_dir()
+    if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
+        raise QueryError(f"'{name}' is not a query name (letters, digits, '-' and '_')")
+    path = directory / f"{name}.rq"
+    if not path.is_file():
+        known = ", ".join(q.path.stem for q in list_queries(directory))
+        raise QueryError(f"no query named '{name}'; the queries are: {known}", directory)
+    return load_query(path)
+
+
+def bind_parameters(query: NamedQuery, values: dict[str, str], base_iri: str
+                    ) -> dict[ox.Variable, ox.NamedNode | ox.Literal]:
+    """Turn ``name=value`` strings into typed RDF terms for the query's declared parameters."""
+    declared = {p.name: p for p in query.parameters}
+    for name in values:
+        if name not in declared:
+            known = ", ".join(declared) or "none"
+            raise QueryError(f"query '{query.name}' has no parameter '{name}' (its parameters: {known})",
+                             query.path)
+    bindings: dict[ox.Variable, ox.NamedNode | ox.Literal] = {}
+    for param in query.parameters:
+        raw = values.get(param.name, param.default)
+        if raw is None:
+            if param.required:
+                raise QueryError(f"query '{query.name}' needs the parameter '{param.name}': "
+                                 f"{param.description}", query.path)
+            continue
+        bindings[ox.Variable(param.name)] = _term(param, raw, base_iri, query)
+    return bindings
+
+
+def _term(param: QueryParameter, raw: str, base_iri: str, query: NamedQuery) -> ox.NamedNode | ox.Literal:
+    def bad(expected: str) -> QueryError:
+        return QueryError(f"parameter '{param.name}' of query '{query.name}' must be {expected}, "
+                          f"not {raw!r}", query.path)
+
+    if param.type in ("entity", "iri"):
+        if param.type == "entity" and re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", raw):
+            return ox.NamedNode(f"{base_iri}entity/{raw}")
+        if not re.fullmatch(r"https?://[^\s<>\"{}|\\^`]+", raw):
+            raise bad("an entity key or an absolute http(s) IRI" if param.type == "entity"
+                      else "an absolute http(s) IRI")
+        return ox.NamedNode(raw)
+    if param.type == "integer":
+        if not re.fullmatch(r"-?\d{1,18}", raw):
+            raise bad("a whole number")
+        return ox.Literal(raw, datatype=ox.NamedNode(str(XSD.integer)))
+    if param.type == "date":
+        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+            raise bad("a date YYYY-MM-DD")
+        return ox.Literal(raw, datatype=ox.NamedNode(str(XSD.date)))
+    if param.type == "language":
+        if not re.fullmatch(r"[A-Za-z]{2,3}(-[A-Za-z0-9]{1,8})*", raw):
+            raise bad("a language tag such as en")
+        return ox.Literal(raw)
+    return ox.Literal(raw)
+
+
+@dataclass
+class QueryResult:
+    """The answer to a SELECT (variables and rows) or an ASK (``boolean``)."""
+
+    variables: list[str]
+    rows: list[dict[str, ox.NamedNode | ox.BlankNode | ox.Literal]]
+    boolean: bool | None = None
+
+    def values(self, variable: str) -> list[str]:
+        return [row[variable].value for row in self.rows if variable in row]
+
+
+def run_query(store: ox.Store, query: NamedQuery, bindings: dict | None = None) -> QueryResult:
+    try:
+        answer = store.query(query.text, use_default_graph_as_union=True,
+                             substitutions=bindings or {})
+    except SyntaxError as exc:
+        raise QueryError(f"query '{query.name}' does not parse: {exc}", query.path) from exc
+    except OSError as exc:
+        raise QueryError(f"query '{query.name}' failed: {exc}", query.path) from exc
+    if isinstance(answer, ox.QueryBoolean):
+        return QueryResult([], [], bool(answer))
+    if not isinstance(answer, ox.QuerySolutions):
+        raise QueryError(f"query '{query.name}' is a {query.form}; named queries are SELECT or ASK",
+                         query.path)
+    variables = [v.value for v in answer.variables]
+    rows = []
+    for solution in answer:
+        rows.append({v: solution[v] for v in variables if solution[v] is not None})
+    return QueryResult(variables, rows)
+
+
+def _short(term: ox.NamedNode | ox.BlankNode | ox.Literal, base_iri: str) -> str:
+    if isinstance(term, ox.NamedNode):
+        for prefix, ns in (("", base_iri), *((f"{k}:", v) for k, v in PREFIXES.items())):
+            if term.value.startswith(ns) and prefix:
+                return prefix + term.value[len(ns):]
+        return term.value
+    return term.value
+
+
+def format_result(result: QueryResult, fmt: str, base_iri: str = "") -> str:
+    """Render as ``table`` (for people), ``csv`` or ``json`` (SPARQL 1.1 JSON results)."""
+    if fmt == "json":
+        if result.boolean is not None:
+            return json.dumps({"head": {}, "boolean": result.boolean}, indent=1) + "\n"
+        bindings = [{k: _json_term(v) for k, v in row.items()} for row in result.rows]
+        return json.dumps({"head": {"vars": result.variables}, "results": {"bindings": bindings}},
+                          ensure_ascii=False, indent=1) + "\n"
+    if result.boolean is not None:
+        return ("true" if result.boolean else "false") + "\n"
+    if fmt == "csv":
+        out = io.StringIO()
+        writer = csv.writer(out, lineterminator="\r\n")
+        writer.writerow(result.variables)
+        for row in result.rows:
+            writer.writerow([row[v].value if v in row else "" for v in result.variables])
+        return out.getvalue()
+    if fmt != "table":
+        raise QueryError(f"unknown output format '{fmt}' (table, csv or json)")
+    cells = [[_short(row[v], base_iri) if v in row else "" for v in result.variables] for row in result.rows]
+    widths = [min(60, max([len(v), *(len(c[i]) for c in cells)])) for i, v in enumerate(result.variables)]
+    clip = lambda text, w: text if len(text) <= w else text[: w - 1] + "…"  # noqa: E731
+    lines = ["  ".join(v.ljust(w) for v, w in zip(result.variables, widths, strict=True)),
+             "  ".join("-" * w for w in widths)]
+    for row in cells:
+        lines.append("  ".join(clip(c.replace("\n", " "), w).ljust(w)
+                               for c, w in zip(row, widths, strict=True)).rstrip())
+    lines.append(f"({len(result.rows)} row{'s' if len(result.rows) != 1 else ''})")
+    return "\n".join(lines) + "\n"
+
+
+def _json_term(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> dict[str, str]:
+    if isinstance(term, ox.NamedNode):
+        return {"type": "uri", "value": term.value}
+    if isinstance(term, ox.BlankNode):
+        return {"type": "bnode", "value": term.value}
+    out = {"type": "literal", "value": term.value}
+    if term.language:
+        out["xml:lang"] = term.language
+    elif term.datatype.value != str(XSD.string):
+        out["datatype"] = term.datatype.value
+    return out

@@ -1,0 +1,179 @@
+"""The vendored schema.org release (v30.0, http namespace), and checks of a graph against it.
+
+Every schema.org class and property a graph uses must exist in the release; each property's
+subject and value should fit its ``schema:domainIncludes`` and ``schema:rangeIncludes``. Unknown
+terms are violations; domain and range misfits are warnings, as schema.org itself is lenient.
+"""
+
+from __future__ import annotations
+
+from collections.abc import Iterable
+from dataclasses import dataclass
+from functools import cache
+
+import pyoxigraph as ox
+from rdflib import Graph, Literal, URIRef
+from rdflib.term import Node
+
+from claimgraph.namespaces import RDF, RDFS, SCHEMA, XSD
+from claimgraph.resources import SCHEMAORG_VOCAB, project_file
+
+_S = str(SCHEMA)
+_RDF_TYPE = str(RDF.type)
+
+# Which schema.org data types accept a literal of each XSD datatype.
+_LITERAL_FITS: dict[str, set[str]] = {
+    str(XSD.string): {"Text", "URL"},
+    str(RDF.langString): {"Text"},
+    str(XSD.date): {"Date"},
+    str(XSD.gYear): {"Date"},
+    str(XSD.gYearMonth): {"Date"},
+    str(XSD.dateTime): {"DateTime"},
+    str(XSD.time): {"Time"},
+    str(XSD.integer): {"Integer", "Number"},
+    str(XSD.nonNegativeInteger): {"Integer", "Number"},
+    str(XSD.decimal): {"Number"},
+    str(XSD.double): {"Number"},
+    str(XSD.boolean): {"Boolean"},
+    str(XSD.anyURI): {"URL", "Text"},
+}
+
+
+@dataclass(frozen=True)
+class TermIssue:
+    """One problem with a schema.org term in a triple."""
+
+    severity: str  # "Violation" or "Warning"
+    subject: Node
+    predicate: URIRef
+    value: Node | None
+    rule: str
+    message: str
+
+
+class SchemaVocabulary:
+    """Classes, properties and their domains and ranges, read from the release's Turtle."""
+
+    def __init__(self, triples: Iterable[tuple[str, str, str]]) -> None:
+        self.terms: set[str] = set()
+        self.classes: set[str] = set()
+        self.properties: set[str] = set()
+        self.superclasses: dict[str, set[str]] = {}
+        self.domains: dict[str, set[str]] = {}
+        self.ranges: dict[str, set[str]] = {}
+        self.labels: dict[str, str] = {}
+        parents: dict[str, set[str]] = {}
+        for s, p, o in triples:
+            if not s.startswith(_S):
+                continue
+            self.terms.add(s)
+            if p == _RDF_TYPE and o == str(RDFS.Class):
+                self.classes.add(s)
+            elif p == _RDF_TYPE and o == str(RDF.Property):
+                self.properties.add(s)
+            elif p == str(RDFS.subClassOf):
+                parents.setdefault(s, set()).add(o)
+            elif p == _S + "domainIncludes":
+                self.domains.setdefault(s, set()).add(o)
+            elif p == _S + "rangeIncludes":
+                self.ranges.setdefault(s, set()).add(o)
+            elif p == str(RDFS.label):
+                self.labels[s] = o
+        for cls in self.classes | set(parents):
+            self.superclasses[cls] = _closure(cls, parents)
+
+    @classmethod
+    def load(cls) -> SchemaVocabulary:
+        return _load_release()
+
+    def is_class(self, local_name: str) -> bool:
+        return _S + local_name in self.classes
+
+    def is_a(self, cls: str, ancestor: str) -> bool:
+        """Whether class ``cls`` is ``ancestor`` or one of its subclasses (full IRIs)."""
+        return ancestor in self.superclasses.get(cls, {cls})
+
+    def check_graph(self, graph: Graph, extra_superclasses: dict[str, set[str]] | None = None
+                    ) -> list[TermIssue]:
+        """Check every schema.org term used in ``graph`` (usually a dataset's union graph)."""
+        extra = extra_superclasses or {}
+        types: dict[Node, set[str]] = {}
+        for s, o in graph.subject_objects(RDF.type):
+            types.setdefault(s, set()).add(str(o))
+        issues: list[TermIssue] = []
+        for s, p, o in sorted(graph):
+            for term in (p, o if isinstance(o, URIRef) else None):
+                if term is not None and str(term).startswith(_S) and str(term) not in self.terms \
+                        and str(term) != _S:
+                    issues.append(TermIssue(
+                        "Violation", s, p, term, "schemaorg-term-exists",
+                        f"<{term}> is not a term of schema.org v30.0 (check the spelling, or "
+                        "use a term of the release or of the claimgraph ontology)"))
+            if not str(p).startswith(_S) or str(p) not in self.properties:
+                continue
+            issues.extend(self._check_domain_range(s, p, o, types, extra))
+        return issues
+
+    def _ancestors(self, cls: str, extra: dict[str, set[str]]) -> set[str]:
+        found = set(self.superclasses.get(cls, {cls}))
+        for parent in extra.get(cls, ()):
+            found |= self.superclasses.get(parent, {parent})
+        return found
+
+    def _fits(self, node_types: set[str], wanted: set[str], extra: dict[str, set[str]]) -> bool:
+        return any(self._ancestors(t, extra) & wanted for t in node_types)
+
+    def _check_domain_range(self, s: Node, p: URIRef, o: Node, types: dict[Node, set[str]],
+                            extra: dict[str, set[str]]) -> list[TermIssue]:
+        issues = []
+        prop = str(p)
+        name = prop.removeprefix(_S)
+        domain = self.domains.get(prop, set())
+        subject_types = types.get(s, set())
+        if domain and subject_types and not self._fits(subject_types, domain, extra):
+            issues.append(TermIssue(
+                "Warning", s, p, None, "schemaorg-domain",
+                f"schema:{name} is expected on {_names(domain)}, not on {_names(subject_types)}"))
+        rng = self.ranges.get(prop, set())
+        if not rng:
+            return issues
+        range_names = {r.removeprefix(_S) for r in rng}
+        if isinstance(o, Literal):
+            datatype = str(o.datatype) if o.datatype else (
+                str(RDF.langString) if o.language else str(XSD.string))
+            if not (_LITERAL_FITS.get(datatype, set()) & range_names):
+                issues.append(TermIssue(
+                    "Warning", s, p, o, "schemaorg-range",
+                    f"schema:{name} expects {_names(rng)}; the value is a literal of <{datatype}>"))
+        elif "URL" not in range_names:
+            value_types = types.get(o, set())
+            if not value_types or not self._fits(value_types, rng, extra):
+                issues.append(TermIssue(
+                    "Warning", s, p, o, "schemaorg-range",
+                    f"schema:{name} expects {_names(rng)}; the value is "
+                    f"{_names(value_types) if value_types else 'an untyped resource'}"))
+        return issues
+
+
+def _names(iris: Iterable[str]) -> str:
+    return ", ".join(sorted(i.replace(_S, "schema:") for i in iris))
+
+
+def _closure(cls: str, parents: dict[str, set[str]]) -> set[str]:
+    seen = {cls}
+    todo = [cls]
+    while todo:
+        for parent in parents.get(todo.pop(), ()):
+            if parent not in seen:
+                seen.add(parent)
+                todo.append(parent)
+    return seen
+
+
+@cache
+def _load_release() -> SchemaVocabulary:
+    path = project_file(SCHEMAORG_VOCAB)
+    triples = ((q.subject.value, q.predicate.value, q.object.value)
+               for q in ox.parse(path=str(path), format=ox.RdfFormat.TURTLE)
+               if isinstance(q.subject, ox.NamedNode))
+    return SchemaVocabulary(triples)
