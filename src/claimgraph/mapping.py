@@ -44,10 +44,11 @@ class MappedGraph:
 
 
 def _date_literal(value: str) -> Literal:
+    # normalize=False keeps the editor's lexical form (and its timezone) exactly.
     if "T" in value:
-        return Literal(value, datatype=XSD.dateTime)
+        return Literal(value, datatype=XSD.dateTime, normalize=False)
     datatype = {4: XSD.gYear, 7: XSD.gYearMonth}.get(len(value), XSD.date)
-    return Literal(value, datatype=datatype)
+    return Literal(value, datatype=datatype, normalize=False)
 
 
 def map_registry(entities: Iterable[Entity], iris: Iris) -> MappedGraph:
@@ -114,8 +115,8 @@ class _ArticleMapper:
         if anchor.suffix:
             g.add((quote, OA.suffix, Literal(anchor.suffix)))
         g.add((position, RDF.type, OA.TextPositionSelector))
-        g.add((position, OA.start, Literal(anchor.start, datatype=XSD.nonNegativeInteger)))
-        g.add((position, OA.end, Literal(anchor.end, datatype=XSD.nonNegativeInteger)))
+        g.add((position, OA.start, Literal(anchor.start, datatype=XSD.integer)))
+        g.add((position, OA.end, Literal(anchor.end, datatype=XSD.integer)))
 
     def map(self) -> MappedGraph:
         a, g, node = self.article, self.g, self.node

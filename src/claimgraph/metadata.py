@@ -63,6 +63,13 @@ def build_time(corpus: Corpus, environ: Mapping[str, str] = os.environ) -> datet
     return datetime.fromisoformat(max(dates)).replace(tzinfo=UTC)
 
 
+def _timestamp(moment: datetime) -> Literal:
+    # The canonical lexical form (Z for UTC), which stores such as Oxigraph keep unchanged;
+    # rdflib would otherwise rewrite it to +00:00.
+    text = moment.astimezone(UTC).strftime("%Y-%m-%dT%H:%M:%SZ")
+    return Literal(text, datatype=XSD.dateTime, normalize=False)
+
+
 def map_metadata(corpus: Corpus, iris: Iris, graph_sizes: Mapping[URIRef, int],
                  built_at: datetime) -> Graph:
     """VoID/DCAT/PROV description of the dataset; ``graph_sizes`` excludes this graph itself."""
@@ -75,8 +82,7 @@ def map_metadata(corpus: Corpus, iris: Iris, graph_sizes: Mapping[URIRef, int],
     g.add((ds, DCTERMS.description, Literal(cfg.description, lang="en")))
     g.add((ds, DCTERMS.license, URIRef(cfg.license)))
     g.add((ds, DCTERMS.created, Literal(cfg.created, datatype=XSD.date)))
-    g.add((ds, DCTERMS.modified, Literal(built_at.isoformat().replace("+00:00", "Z"),
-                                         datatype=XSD.dateTime)))
+    g.add((ds, DCTERMS.modified, _timestamp(built_at)))
     g.add((ds, DCTERMS.publisher, publisher))
     g.add((publisher, RDF.type, FOAF.Agent))
     g.add((publisher, FOAF.name, Literal(cfg.publisher)))
@@ -111,8 +117,7 @@ def map_metadata(corpus: Corpus, iris: Iris, graph_sizes: Mapping[URIRef, int],
         g.add((iris.entities_graph, PROV.wasDerivedFrom, iris.source(source.relative_path)))
     g.add((build, RDF.type, PROV.Activity))
     g.add((build, RDFS.label, Literal(f"claimgraph build of {cfg.title}", lang="en")))
-    g.add((build, PROV.endedAtTime, Literal(built_at.isoformat().replace("+00:00", "Z"),
-                                            datatype=XSD.dateTime)))
+    g.add((build, PROV.endedAtTime, _timestamp(built_at)))
     g.add((build, PROV.wasAssociatedWith, software))
     g.add((software, RDF.type, PROV.SoftwareAgent))
     g.add((software, RDFS.label, Literal(f"claimgraph {__version__}")))

@@ -1,0 +1,92 @@
+"""The dumps agree with each other, parse strictly, and are byte-stable across builds."""
+
+from __future__ import annotations
+
+import json
+
+import pyoxigraph as ox
+from conftest import DATA
+from pyld import jsonld
+from rdflib import Dataset, Graph
+from rdflib.compare import graph_diff, isomorphic, to_isomorphic
+
+from claimgraph.build import build
+from claimgraph.dumps import offline_document_loader, to_jsonld
+
+DUMPS = ("dataset.trig", "dataset.nq", "dataset.ttl", "dataset.nt", "dataset.jsonld", "validation.ttl",
+         "ontology.html", "build.json")
+
+
+def assert_isomorphic(expected: Graph, actual: Graph) -> None:
+    if isomorphic(expected, actual):
+        return
+    _, only_expected, only_actual = graph_diff(to_isomorphic(expected), to_isomorphic(actual))
+    lines = [f"- {t}" for t in sorted(only_expected)[:20]] + [f"+ {t}" for t in sorted(only_actual)[:20]]
+    raise AssertionError("graphs differ:\n" + "\n".join(lines))
+
+
+def test_jsonld_expanded_by_pyld_is_isomorphic_to_turtle(seed_build):
+    document = json.loads((seed_build.out_dir / "dataset.jsonld").read_text(encoding="utf-8"))
+    assert document["@context"][0] == "https://schema.org"
+    nquads = jsonld.to_rdf(document, {"format": "application/n-quads",
+                                      "documentLoader": offline_document_loader})
+    from_jsonld = Graph()
+    for quad in ox.parse(nquads.encode("utf-8"), format=ox.RdfFormat.N_QUADS):
+        from_jsonld.parse(data=str(ox.Triple(quad.subject, quad.predicate, quad.object)) + " .",
+                          format="nt")
+    turtle = Graph().parse(seed_build.out_dir / "dataset.ttl", format="turtle")
+    assert len(turtle) > 1000
+    assert_isomorphic(turtle, from_jsonld)
+
+
+def test_jsonld_keeps_named_graphs(seed_build):
+    document = json.loads((seed_build.out_dir / "dataset.jsonld").read_text(encoding="utf-8"))
+    graph_ids = {g["id"] for g in document["@graph"]}
+    assert str(seed_build.assembled.iris.article_graph("section-907-opinion")) in graph_ids
+
+
+def test_context_subset_compacts_exactly_like_the_full_schemaorg_context(seed_build):
+    quads = seed_build.assembled.quads()
+    assert to_jsonld(quads) == to_jsonld(quads, full_context=True)
+
+
+def test_trig_and_nquads_hold_the_same_quads(seed_build):
+    out = seed_build.out_dir
+    trig = set(ox.parse(path=str(out / "dataset.trig"), format=ox.RdfFormat.TRIG))
+    nq = set(ox.parse(path=str(out / "dataset.nq"), format=ox.RdfFormat.N_QUADS))
+    assert trig == nq
+    assert len(nq) == seed_build.quad_count
+    ds = Dataset()
+    ds.parse(out / "dataset.nq", format="nquads")
+    assert len(ds) == len(nq)
+
+
+def test_turtle_and_ntriples_are_the_merged_graphs(seed_build):
+    out = seed_build.out_dir
+    quads = set(ox.parse(path=str(out / "dataset.nq"), format=ox.RdfFormat.N_QUADS))
+    merged = {ox.Triple(q.subject, q.predicate, q.object) for q in quads}
+    ttl = {q.triple for q in ox.parse(path=str(out / "dataset.ttl"), format=ox.RdfFormat.TURTLE)}
+    nt = {q.triple for q in ox.parse(path=str(out / "dataset.nt"), format=ox.RdfFormat.N_TRIPLES)}
+    assert ttl == nt == merged
+
+
+def test_store_holds_every_quad(seed_build, seed_store):
+    nq = set(ox.parse(path=str(seed_build.out_dir / "dataset.nq"), format=ox.RdfFormat.N_QUADS))
+    assert set(seed_store.quads_for_pattern(None, None, None, None)) == nq
+
+
+def test_two_builds_are_byte_identical(tmp_path):
+    first = build(DATA, tmp_path / "a")
+    second = build(DATA, tmp_path / "b")
+    for name in DUMPS:
+        assert (first.out_dir / name).read_bytes() == (second.out_dir / name).read_bytes(), name
+
+
+def test_source_date_epoch_sets_the_build_time(tmp_path, monkeypatch):
+    monkeypatch.setenv("SOURCE_DATE_EPOCH", "1767225600")  # 2026-01-01T00:00:00Z
+    result = build(DATA, tmp_path / "dist")
+    text = (result.out_dir / "dataset.ttl").read_text(encoding="utf-8")
+    assert '"2026-01-01T00:00:00Z"^^xsd:dateTime' in text
+    monkeypatch.delenv("SOURCE_DATE_EPOCH")
+    again = build(DATA, tmp_path / "dist2")
+    assert "2026-01-01T00:00:00Z" not in (again.out_dir / "dataset.ttl").read_text(encoding="utf-8")
