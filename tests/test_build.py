@@ -6,7 +6,6 @@ import re
 import subprocess
 import sys
 
-from conftest import DATA, EXTRA_SLUG, ROOT, SEED_SLUG, copy_data
 from rdflib import Dataset, Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 
@@ -14,6 +13,7 @@ from claimgraph.build import build
 from claimgraph.cli import main
 from claimgraph.namespaces import CG, OA, SCHEMA, VOID
 from claimgraph.sources import load_corpus, split_front_matter
+from conftest import DATA, EXTRA_SLUG, ROOT, SEED_SLUG, copy_data
 
 WIKIDATA_CONCEPT = re.compile(r"^http://www\.wikidata\.org/entity/Q[1-9][0-9]*$")
 

@@ -5,13 +5,13 @@ from __future__ import annotations
 import json
 
 import pyoxigraph as ox
-from conftest import DATA
 from pyld import jsonld
 from rdflib import Dataset, Graph
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
 from claimgraph.build import build
 from claimgraph.dumps import offline_document_loader, to_jsonld
+from conftest import DATA
 
 DUMPS = ("dataset.trig", "dataset.nq", "dataset.ttl", "dataset.nt", "dataset.jsonld", "validation.ttl",
          "ontology.html", "build.json")

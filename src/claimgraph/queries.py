@@ -183,7 +183,8 @@ def run_query(store: ox.Store, query: NamedQuery, bindings: dict | None = None) 
                              substitutions=bindings or {})
     except SyntaxError as exc:
         raise QueryError(f"query '{query.name}' does not parse: {exc}", query.path) from exc
-    except OSError as exc:
+    except (OSError, RuntimeError, ValueError) as exc:
+        # e.g. a parameter whose variable the query does not project: pyoxigraph refuses it
         raise QueryError(f"query '{query.name}' failed: {exc}", query.path) from exc
     if isinstance(answer, ox.QueryBoolean):
         return QueryResult([], [], bool(answer))
@@ -199,9 +200,11 @@ def run_query(store: ox.Store, query: NamedQuery, bindings: dict | None = None) 
 
 def _short(term: ox.NamedNode | ox.BlankNode | ox.Literal, base_iri: str) -> str:
     if isinstance(term, ox.NamedNode):
-        for prefix, ns in (("", base_iri), *((f"{k}:", v) for k, v in PREFIXES.items())):
-            if term.value.startswith(ns) and prefix:
-                return prefix + term.value[len(ns):]
+        if base_iri and term.value.startswith(base_iri):
+            return term.value[len(base_iri):]  # the dataset's own IRIs, relative to its base
+        for prefix, ns in PREFIXES.items():
+            if term.value.startswith(ns):
+                return f"{prefix}:{term.value[len(ns):]}"
         return term.value
     return term.value
 

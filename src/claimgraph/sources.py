@@ -54,6 +54,7 @@ class _Fields:
         self.map = node
         self.path = path
         self.what = what
+        self.key_line = line  # where the entry's key stands: what an editor looks for
 
     def check(self, required: Iterable[str], optional: Iterable[str] = ()) -> _Fields:
         required = tuple(required)
@@ -72,7 +73,7 @@ class _Fields:
         return self.map.line if key is None else self.map.line_of(key)
 
     def location(self) -> SourceLocation:
-        return SourceLocation(self.path, self.map.line)
+        return SourceLocation(self.path, self.key_line)
 
     def error(self, key: str, message: str) -> SourceError:
         return SourceError(message, self.path, self.line(key))

@@ -19,6 +19,7 @@ from claimgraph.namespaces import RDF, RDFS, SCHEMA, XSD
 from claimgraph.resources import SCHEMAORG_VOCAB, project_file
 
 _S = str(SCHEMA)
+_HTTPS_S = "https://schema.org/"
 _RDF_TYPE = str(RDF.type)
 
 # Which schema.org data types accept a literal of each XSD datatype.
@@ -102,6 +103,12 @@ class SchemaVocabulary:
             types.setdefault(s, set()).add(str(o))
         issues: list[TermIssue] = []
         for s, p, o in sorted(graph):
+            for term in (s, p, o if isinstance(o, URIRef) else None):
+                if isinstance(term, URIRef) and str(term).startswith(_HTTPS_S):
+                    issues.append(TermIssue(
+                        "Violation", s, p, term, "schemaorg-http-namespace",
+                        f"<{term}> uses https://schema.org/; the graph's namespace is http://schema.org/ "
+                        "(as the JSON-LD context and Wikidata use it)"))
             for term in (p, o if isinstance(o, URIRef) else None):
                 if term is not None and str(term).startswith(_S) and str(term) not in self.terms \
                         and str(term) != _S:

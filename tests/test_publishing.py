@@ -1,0 +1,65 @@
+"""The build output is replaced whole or not at all."""
+
+from __future__ import annotations
+
+import errno
+
+import pytest
+
+import claimgraph.build
+from claimgraph.build import build
+from claimgraph.cli import main
+from claimgraph.errors import OutputError
+from claimgraph.publishing import recover_output
+from conftest import DATA
+from test_sources import snapshot
+
+
+def test_a_write_error_leaves_the_previous_output(tmp_path, monkeypatch, capsys):
+    out = tmp_path / "dist"
+    build(DATA, out)
+    before = snapshot(out)
+
+    def disk_full(quads, path):
+        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+
+    monkeypatch.setattr(claimgraph.build, "load_store", disk_full)
+    assert main(["build", "--data", str(DATA), "--out", str(out)]) == 2
+    err = capsys.readouterr().err
+    assert "No space left on device" in err and "previous output is unchanged" in err
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dist"], "a temporary folder was left behind"
+
+
+def test_an_interrupted_build_leaves_the_previous_output(tmp_path, monkeypatch):
+    out = tmp_path / "dist"
+    build(DATA, out)
+    before = snapshot(out)
+
+    def interrupted(quads, path):
+        raise KeyboardInterrupt
+
+    monkeypatch.setattr(claimgraph.build, "load_store", interrupted)
+    with pytest.raises(KeyboardInterrupt):
+        build(DATA, out)
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dist"]
+
+
+def test_a_half_done_swap_is_recovered(tmp_path):
+    out = tmp_path / "dist"
+    build(DATA, out)
+    before = snapshot(out)
+    out.rename(tmp_path / "dist.previous")  # as if killed between the two renames of the fallback
+    (tmp_path / ".dist.building-x").mkdir()
+    recover_output(out)
+    assert snapshot(out) == before
+    assert sorted(p.name for p in tmp_path.iterdir()) == ["dist"]
+
+
+def test_an_unwritable_output_is_a_clear_error(tmp_path):
+    blocker = tmp_path / "file"
+    blocker.write_text("not a folder")
+    with pytest.raises(OutputError) as caught:
+        build(DATA, blocker / "dist")
+    assert "output folder" in str(caught.value)
