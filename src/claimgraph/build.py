@@ -19,14 +19,17 @@ from rdflib import Graph
 from claimgraph import __version__
 from claimgraph.dumps import write_dumps
 from claimgraph.errors import ValidationFailed
-from claimgraph.mapping import MappedGraph, map_article, map_registry
+from claimgraph.linking.cache import CACHE_FILE, load_cache
+from claimgraph.mapping import MappedGraph, map_article, map_registry, map_wikidata, map_wikidata_provenance
 from claimgraph.metadata import build_time, map_metadata
 from claimgraph.namespaces import Iris, fragment
 from claimgraph.ontology_page import render_ontology_page
 from claimgraph.publishing import STORE_DIR, load_store, write_atomically
 from claimgraph.rdfterms import graph_quads
 from claimgraph.records import Corpus, SourceLocation
-from claimgraph.resources import ONTOLOGY, project_file
+from claimgraph.resources import ONTOLOGY, SHAPES, project_file
+from claimgraph.search import SEARCH_FILE, build_index
+from claimgraph.site import write_site
 from claimgraph.sources import load_corpus
 from claimgraph.validation import ValidationReport, ontology_graph, validate_graph
 
@@ -70,11 +73,20 @@ def assemble(data_dir: Path, base_iri: str | None = None) -> Assembled:
         locations.update({str(k): v for k, v in mapped.locations.items()})
         for triple in mapped.graph:
             union.add(triple)
-    sizes = {m.iri: len(m.graph) for m in (*content, ontology)}
+    # Wikidata's facts from the committed cache (never the network), in their own graph. It is
+    # Wikidata's modelling, not ours, so the shapes and the schema.org check do not judge it.
+    cache_path = Path(data_dir) / CACHE_FILE
+    cache = load_cache(cache_path) if cache_path.is_file() else None
+    wikidata = [m for m in [map_wikidata(cache.triples, corpus.entities.values(), iris)] if cache and len(m.graph)]
+    sizes = {m.iri: len(m.graph) for m in (*content, ontology, *wikidata)}
     built_at = build_time(corpus)
     metadata = MappedGraph(iris.metadata_graph, map_metadata(corpus, iris, sizes, built_at))
+    if cache and wikidata:
+        origin = cache.provenance
+        metadata.graph += map_wikidata_provenance(iris, iris.source(CACHE_FILE), origin and origin.source,
+                                                  origin and origin.retrieved)
     report = validate_graph(union, (ontology.graph, metadata.graph), locations)
-    return Assembled(corpus, iris, [*content, ontology, metadata], report, built_at)
+    return Assembled(corpus, iris, [*content, ontology, *wikidata, metadata], report, built_at)
 
 
 def _manifest(assembled: Assembled, files: dict[str, Path], quad_count: int) -> dict[str, object]:
@@ -114,7 +126,18 @@ def build(data_dir: Path, out_dir: Path, base_iri: str | None = None) -> BuildRe
         (tmp / "ontology.html").write_text(render_ontology_page(ontology_graph()), encoding="utf-8")
         files["ontology-page"] = tmp / "ontology.html"
         load_store(quads, tmp / STORE_DIR)
-        manifest = _manifest(assembled, {k: v for k, v in files.items()}, len(quads))
+        version = hashlib.sha256(files["nq"].read_bytes()).hexdigest()[:12]
+        store = ox.Store(str(tmp / STORE_DIR))
+        try:
+            write_site(store, assembled.iris, tmp, version)
+        finally:
+            del store
+        build_index(quads, assembled.iris, tmp / SEARCH_FILE)
+        files["search"] = tmp / SEARCH_FILE
+        shutil.copyfile(project_file(SHAPES), tmp / "shapes.ttl")
+        files["shapes"] = tmp / "shapes.ttl"
+        manifest = _manifest(assembled, dict(files), len(quads))
+        manifest["version"] = version
         (tmp / "build.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n",
                                         encoding="utf-8")
 
