@@ -12,14 +12,14 @@ import time
 
 import httpx
 import pytest
-from conftest import EXTRA_SLUG, SEED_SLUG
 from pyld import jsonld
 from rdflib import Dataset, Graph, URIRef
 from rdflib.namespace import RDF
-from webserver import running_app
 
 from claimgraph.dumps import offline_document_loader
 from claimgraph.namespaces import SCHEMA
+from conftest import EXTRA_SLUG, SEED_SLUG
+from webserver import running_app
 
 BASE = "https://claimgraph.example/"
 
@@ -38,7 +38,8 @@ def client(server):
 
 # Accept headers as real clients send them, and what each should get for an article.
 ACCEPT_TABLE = [
-    ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8", 200, "text/html"),  # Firefox
+    # Firefox
+    ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,*/*;q=0.8", 200, "text/html"),
     ("text/html,application/xhtml+xml,application/xml;q=0.9,image/avif,image/webp,image/apng,*/*;q=0.8,"
      "application/signed-exchange;v=b3;q=0.7", 200, "text/html"),  # Chromium
     ("*/*", 200, "text/turtle"),  # curl
@@ -106,7 +107,7 @@ def test_every_kind_of_resource_parses_in_every_format(client, server, path):
 
 
 def test_extension_and_format_parameter(client):
-    ttl = client.get(f"entity/azerbaijan.ttl")
+    ttl = client.get("entity/azerbaijan.ttl")
     assert ttl.status_code == 200 and ttl.headers["content-type"].startswith("text/turtle")
     jsonld_doc = client.get("entity/azerbaijan", params={"format": "jsonld"})
     assert jsonld_doc.headers["content-type"].startswith("application/ld+json")

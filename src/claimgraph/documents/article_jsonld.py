@@ -12,7 +12,7 @@ from typing import Any
 import pyoxigraph as ox
 from pyld import jsonld
 
-from claimgraph.documents.view import S, QuadView
+from claimgraph.documents.view import QuadView, S
 from claimgraph.dumps import offline_document_loader, schemaorg_context_subset
 from claimgraph.rdfterms import sort_quads
 

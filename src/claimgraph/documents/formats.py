@@ -67,7 +67,7 @@ def parse_accept(header: str) -> list[tuple[str, float, int]]:
                     q = max(0.0, min(1.0, float(value)))
                 except ValueError:
                     q = 0.0
-        kind, _, sub = media.partition("/")
+        _, _, sub = media.partition("/")
         specificity = 0 if media == "*/*" else 1 if sub == "*" else 2
         ranges.append((media, q, specificity))
     return ranges

@@ -57,7 +57,7 @@ def _compact_value(key: str, value: dict[str, Any]) -> Any:
         return {"@value": value["@value"], "@type": _compact_iri(value["@type"], vocab=False)}
     if "@language" in value:
         return {"@value": value["@value"], "@language": value["@language"]}
-    if key in _coerced_terms() or ":" in key and not key.startswith(("cg:", "oa:", "wd:")):
+    if key in _coerced_terms() or (":" in key and not key.startswith(("cg:", "oa:", "wd:"))):
         return {"@value": value["@value"]}
     return value["@value"]
 

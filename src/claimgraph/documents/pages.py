@@ -6,13 +6,14 @@ from __future__ import annotations
 
 from dataclasses import dataclass, field
 from functools import cache
+from itertools import pairwise
 
 from jinja2 import Environment, PackageLoader, select_autoescape
 from markupsafe import Markup
 
 from claimgraph.documents.article_jsonld import article_structured_data
 from claimgraph.documents.rdf import embedded_jsonld
-from claimgraph.documents.view import S, Linker, QuadView, compact_iri
+from claimgraph.documents.view import Linker, QuadView, S, compact_iri
 from claimgraph.namespaces import CG, OA
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
@@ -124,7 +125,7 @@ def highlighted_paragraphs(body: str, items: list[Statement]) -> list[list[Segme
             cuts.update((index, index + 1))
     points = sorted(cuts)
     paragraphs: list[list[Segment]] = [[]]
-    for a, b in zip(points, points[1:], strict=False):
+    for a, b in pairwise(points):
         text = body[a:b]
         if text == "\n":
             if paragraphs[-1]:
@@ -159,11 +160,11 @@ def article_page(view: QuadView, article: str, linker: Linker, site: dict) -> st
         editor_note=view.value(note, S + "text") if note else None, stances=stances,
         events=sorted(events, key=lambda e: e["date"]), entities=sorted(entities, key=lambda r: r.label),
         statements=items, paragraphs=highlighted_paragraphs(body, items) if body else None,
-        structured_data=Markup(embedded_jsonld(structured)))  # noqa: S704 - escaped for <script>
+        structured_data=Markup(embedded_jsonld(structured)))
 
 
 def entity_page(view: QuadView, entity: str, linker: Linker, site: dict) -> str:
-    names = sorted(((o.language or "", o.value) for o in view.objects(entity, S + "name")))
+    names = sorted((o.language or "", o.value) for o in view.objects(entity, S + "name"))
     mentions = []
     for predicate, role in ((S + "about", "about"), (S + "mentions", "mentions"),
                             (S + "author", "said by"), (S + "creator", "quoted"), (CGN + "topic", "topic")):
@@ -186,7 +187,7 @@ def entity_page(view: QuadView, entity: str, linker: Linker, site: dict) -> str:
 
 
 def resource_page(view: QuadView, iri: str, linker: Linker, site: dict, title: str | None = None) -> str:
-    subjects = [iri] + sorted(s for s in view.out if s != iri and s.startswith(iri + "#"))
+    subjects = [iri, *sorted(s for s in view.out if s != iri and s.startswith(iri + "#"))]
     rows = []
     for subject in subjects:
         for predicate, objects in sorted(view.out.get(subject, {}).items()):

@@ -62,7 +62,7 @@ def query_page(query: NamedQuery, values: dict[str, str], answer: QueryAnswer | 
 
 
 def highlight(snippet: str) -> Markup:
-    return Markup(str(escape(snippet)).replace("\x02", "<mark>").replace("\x03", "</mark>"))  # noqa: S704
+    return Markup(str(escape(snippet)).replace("\x02", "<mark>").replace("\x03", "</mark>"))
 
 
 def search_page(text: str, hits: list[Hit], linker: Linker, site: dict) -> str:
@@ -84,7 +84,7 @@ def sparql_ui_page(queries: list[NamedQuery], endpoint: str, timeout: float, lim
                    site: dict) -> str:
     """The query editor: a form over the endpoint, prefilled with the project's queries."""
     examples = [{"name": q.name, "title": q.title, "text": q.text} for q in queries]
-    examples_json = Markup(json.dumps(examples, ensure_ascii=False).replace("<", "\\u003c"))  # noqa: S704
+    examples_json = Markup(json.dumps(examples, ensure_ascii=False).replace("<", "\\u003c"))
     initial = next((q.text for q in queries if q.name == "article-overview"), queries[0].text if queries else "")
     return render("sparql.html", linker, site=site, endpoint=endpoint, timeout=timeout, limit=limit,
                   examples=examples, examples_json=examples_json, initial=initial)

@@ -27,8 +27,9 @@ class QuadView:
             bucket = self.out[q.subject.value][q.predicate.value]
             if q.object not in bucket:
                 bucket.append(q.object)
-            if isinstance(q.object, ox.NamedNode) and (q.subject.value, q.predicate.value) not in self.into[q.object.value]:
-                self.into[q.object.value].append((q.subject.value, q.predicate.value))
+            link = (q.subject.value, q.predicate.value)
+            if isinstance(q.object, ox.NamedNode) and link not in self.into[q.object.value]:
+                self.into[q.object.value].append(link)
 
     def objects(self, subject: str, predicate: str) -> list:
         return self.out.get(subject, {}).get(predicate, [])

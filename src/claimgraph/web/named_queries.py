@@ -11,7 +11,7 @@ from starlette.requests import Request
 from starlette.responses import HTMLResponse, JSONResponse, PlainTextResponse, Response
 from starlette.routing import BaseRoute, Route
 
-from claimgraph.documents.site_pages import QueryAnswer, query_page, queries_page
+from claimgraph.documents.site_pages import QueryAnswer, queries_page, query_page
 from claimgraph.documents.view import Linker
 from claimgraph.errors import QueryError
 from claimgraph.queries import NamedQuery, bind_parameters

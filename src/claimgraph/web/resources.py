@@ -17,7 +17,7 @@ from claimgraph.site import page_for
 from claimgraph.web.settings import ServeSettings
 
 
-def requested_format(request: Request, extension: str | None) -> Format | None | str:
+def requested_format(request: Request, extension: str | None) -> Format | str | None:
     """The format a request wants: ``?format=``, then a file extension, then Accept.
     Returns a Format, None (nothing acceptable: 406) or "unknown" for a bad ?format=."""
     explicit = request.query_params.get("format")
