@@ -524,3 +524,32 @@ def test_graph_hash_ignores_order_and_blank_node_labels() -> None:
     doubled = [*state_triples(state), ox.Triple(ox.NamedNode("http://ex/g"), state_triples(state)[0].predicate,
                                                  ox.Literal("0" * 64))]
     assert parse_state(doubled) == {}  # ambiguous: treated as unknown, so sent again
+
+
+def test_serve_over_the_remote_store(target: Target, two_article_build: BuildResult,
+                                     monkeypatch: pytest.MonkeyPatch) -> None:
+    """`claimgraph serve --endpoint`: the same site, negotiation and /sparql, from the store."""
+    import httpx
+    from rdflib import Graph, URIRef
+    from SPARQLWrapper import JSON, SPARQLWrapper
+    from webserver import running_app
+
+    target.env(monkeypatch)
+    dist = two_article_build.out_dir
+    assert main(["publish", "--to", target.server.gsp, "--out", str(dist), "--timeout", "10"]) == 0
+    with running_app(dist, endpoint=target.server.query) as url:
+        article = httpx.get(url + "article/section-907-opinion", headers={"Accept": "text/turtle"}, timeout=30)
+        assert article.status_code == 200, article.text
+        g = Graph().parse(data=article.content, format="turtle")
+        node = URIRef(url + "article/section-907-opinion")
+        assert str(g.value(node, URIRef("http://schema.org/headline"))).startswith("Repealing Section 907")
+        page = httpx.get(url + "entity/azerbaijan", headers={"Accept": "text/html"}, timeout=30)
+        assert page.status_code == 200 and "Q227" in page.text and "Caspian" in page.text
+        sparql = SPARQLWrapper(url + "sparql")
+        sparql.setQuery("SELECT (COUNT(*) AS ?n) WHERE { ?q a <http://schema.org/Quotation> }")
+        sparql.setReturnFormat(JSON)
+        count = sparql.queryAndConvert()["results"]["bindings"][0]["n"]["value"]
+        assert int(count) == 4
+        answer = httpx.get(url + "queries/quotations", params={"format": "json"}, timeout=30).json()
+        assert len(answer["results"]["bindings"]) == 4
+        assert httpx.get(url + "article/nothing-here", headers={"Accept": "text/turtle"}).status_code == 404

@@ -52,7 +52,7 @@ JSON_TYPES = ("application/json", "application/ld+json")
 class Dataset:
     """What the server loaded at start-up."""
 
-    store: ox.Store
+    store: ox.Store  # or anything with its quads_for_pattern (a remote store)
     iris: Iris
     catalog: Catalog
     search: SearchIndex
@@ -71,7 +71,12 @@ def read_manifest(out_dir: Path) -> dict:
 def open_dataset(settings: ServeSettings) -> Dataset:
     manifest = read_manifest(settings.out_dir)
     iris = Iris(settings.base_iri)
-    store = ox.Store.read_only(str(settings.out_dir / STORE_DIR))
+    if settings.endpoint:  # the dataset lives in a remote store; the build gives search and downloads
+        from claimgraph.web.remote_engine import RemoteQuadSource, RemoteQueryStore  # noqa: PLC0415
+
+        store = RemoteQuadSource(RemoteQueryStore(settings.endpoint, settings.query_timeout))
+    else:
+        store = ox.Store.read_only(str(settings.out_dir / STORE_DIR))
     catalog = load_catalog(store, iris, manifest.get("version", ""))
     site = site_context(catalog, settings.base_iri, static=False)
     return Dataset(store, iris, catalog, SearchIndex(settings.out_dir / SEARCH_FILE), site, manifest)

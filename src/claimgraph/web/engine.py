@@ -249,11 +249,12 @@ class QueryEngine(abc.ABC):
 
 
 def create_engine(settings: ServeSettings, *, allow_service: bool = False) -> QueryEngine:
-    """The engine a server built from ``settings`` uses: the embedded store under ``out_dir``."""
+    """The engine a server built from ``settings`` uses: the embedded store under ``out_dir``, or
+    the remote store at ``settings.endpoint``."""
     if settings.endpoint:
-        # serving from a remote endpoint needs an engine over HTTP with the same interface
-        raise EngineUnavailable(f"serving from the remote endpoint {settings.endpoint} is not supported by "
-                                "this version; serve the built store instead")
+        from claimgraph.web.remote_engine import RemoteEngine  # noqa: PLC0415 - it imports this module
+
+        return RemoteEngine(settings)
     from claimgraph.namespaces import PREFIXES  # rdflib: keep it out of the worker processes
 
     public = (settings.base_iri, settings.base_url) if settings.base_url != settings.base_iri else None
