@@ -532,6 +532,7 @@ def test_serve_over_the_remote_store(target: Target, two_article_build: BuildRes
     import httpx
     from rdflib import Graph, URIRef
     from SPARQLWrapper import JSON, SPARQLWrapper
+
     from webserver import running_app
 
     target.env(monkeypatch)

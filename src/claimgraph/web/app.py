@@ -72,7 +72,7 @@ def open_dataset(settings: ServeSettings) -> Dataset:
     manifest = read_manifest(settings.out_dir)
     iris = Iris(settings.base_iri)
     if settings.endpoint:  # the dataset lives in a remote store; the build gives search and downloads
-        from claimgraph.web.remote_engine import RemoteQuadSource, RemoteQueryStore  # noqa: PLC0415
+        from claimgraph.web.remote_engine import RemoteQuadSource, RemoteQueryStore
 
         store = RemoteQuadSource(RemoteQueryStore(settings.endpoint, settings.query_timeout))
     else:

@@ -252,7 +252,7 @@ def create_engine(settings: ServeSettings, *, allow_service: bool = False) -> Qu
     """The engine a server built from ``settings`` uses: the embedded store under ``out_dir``, or
     the remote store at ``settings.endpoint``."""
     if settings.endpoint:
-        from claimgraph.web.remote_engine import RemoteEngine  # noqa: PLC0415 - it imports this module
+        from claimgraph.web.remote_engine import RemoteEngine
 
         return RemoteEngine(settings)
     from claimgraph.namespaces import PREFIXES  # rdflib: keep it out of the worker processes
