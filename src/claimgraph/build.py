@@ -77,7 +77,8 @@ def assemble(data_dir: Path, base_iri: str | None = None) -> Assembled:
     # Wikidata's modelling, not ours, so the shapes and the schema.org check do not judge it.
     cache_path = Path(data_dir) / CACHE_FILE
     cache = load_cache(cache_path) if cache_path.is_file() else None
-    wikidata = [m for m in [map_wikidata(cache.triples, corpus.entities.values(), iris)] if cache and len(m.graph)]
+    mapped_cache = map_wikidata(cache.triples if cache else (), corpus.entities.values(), iris)
+    wikidata = [mapped_cache] if len(mapped_cache.graph) else []
     sizes = {m.iri: len(m.graph) for m in (*content, ontology, *wikidata)}
     built_at = build_time(corpus)
     metadata = MappedGraph(iris.metadata_graph, map_metadata(corpus, iris, sizes, built_at))

@@ -16,7 +16,16 @@ from claimgraph import __version__
 from claimgraph.build import assemble, build
 from claimgraph.errors import ClaimgraphError, OutputError, QueryError, ValidationFailed
 from claimgraph.publishing import STORE_DIR
-from claimgraph.queries import bind_parameters, find_query, format_result, list_queries, run_query
+from claimgraph.queries import (
+    bind_parameters,
+    find_query,
+    format_result,
+    list_federated_queries,
+    list_queries,
+    run_query,
+    run_remote_query,
+)
+from claimgraph.remote.auth import SCHEMES
 from claimgraph.validation import ValidationReport
 
 EXIT_OK, EXIT_INVALID, EXIT_ERROR = 0, 1, 2
@@ -36,6 +45,19 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("build", help="load, map, validate and publish the dataset")
     data_options(p)
     p.add_argument("--out", type=Path, default=Path("dist"), help="the output folder (default: dist/)")
+    p = commands.add_parser("serve", help="serve the built dataset: pages, negotiation, SPARQL endpoint")
+    data_options(p)
+    p.add_argument("--out", type=Path, default=Path("dist"), help="the build output to serve (default: dist/)")
+    p.add_argument("--host", default="127.0.0.1", help="address to listen on (default: 127.0.0.1)")
+    p.add_argument("--port", type=int, default=8000, help="port to listen on (default: 8000; 0 picks a free one)")
+    p.add_argument("--base-url", help="the URL the server is reached at (default: http://HOST:PORT/); "
+                   "links in every response point there")
+    p.add_argument("--query-timeout", type=float, default=10.0, help="seconds a SPARQL query may run (default: 10)")
+    p.add_argument("--result-limit", type=int, default=10_000,
+                   help="most rows a SPARQL response carries (default: 10000)")
+    p.add_argument("--workers", type=int, default=2, help="SPARQL worker processes (default: 2)")
+    p.add_argument("--endpoint", help="serve the dataset from this SPARQL endpoint (a store filled by "
+                   "'claimgraph publish') instead of the embedded store")
     p = commands.add_parser("validate", help="load, map and validate without writing anything")
     data_options(p)
     p = commands.add_parser("query", help="run a named query (queries/NAME.rq) against the built store")
@@ -44,7 +66,55 @@ def _parser() -> argparse.ArgumentParser:
                    help="a query parameter (repeatable)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
     p.add_argument("--out", type=Path, default=Path("dist"), help="the build output to query (default: dist/)")
+    p.add_argument("--endpoint", metavar="URL", help="run on this SPARQL endpoint instead of the built store")
+    p.add_argument("--base-iri", help="with --endpoint and no build: the base IRI entity keys expand under")
+    remote_options(p)
+    p = commands.add_parser("publish", help="push the build's named graphs to a triple store")
+    p.add_argument("--to", required=True, metavar="URL",
+                   help="the store's Graph Store Protocol endpoint (with --protocol update: its SPARQL "
+                   "Update endpoint). Credentials come from CLAIMGRAPH_STORE_USER/CLAIMGRAPH_STORE_PASSWORD "
+                   "or netrc, never from the command line")
+    p.add_argument("--out", type=Path, default=Path("dist"), help="the build to publish (default: dist/)")
+    p.add_argument("--protocol", choices=("gsp", "update"), default="gsp",
+                   help="Graph Store Protocol (default) or SPARQL 1.1 Update, for stores without it")
+    p.add_argument("--sparql", metavar="URL", help="the store's SPARQL query endpoint: verify by counting "
+                   "there instead of reading every graph back (required with --protocol update)")
+    p.add_argument("--all", action="store_true", dest="everything",
+                   help="send every graph, even those the store already has in this version")
+    p.add_argument("--allow-shrink", action="store_true",
+                   help="publish even an empty build, or one less than half the size of the last publish")
+    p.add_argument("--no-verify", action="store_true", help="skip comparing remote and local triple counts")
+    p.add_argument("--retries", type=int, default=3, help="tries after the first on 5xx, timeouts and "
+                   "broken connections (default: 3)")
+    remote_options(p)
+    p = commands.add_parser("link", help="check, reconcile and enrich the registry's Wikidata links")
+    p.add_argument("--data", type=Path, default=Path("data"), help="the sources (default: data/)")
+    mode = p.add_mutually_exclusive_group()
+    mode.add_argument("--check", action="store_true", help="only verify the links, writing nothing; "
+                      "exit 1 on an item that does not fit its entity's type or is stale")
+    mode.add_argument("--reconcile", action="store_true", help="only search candidates for unreconciled "
+                      "entities (written to data/wikidata/suggestions.yaml)")
+    mode.add_argument("--enrich", action="store_true", help="only refresh the cache data/wikidata/entities.ttl")
+    mode.add_argument("--accept", nargs=2, metavar=("KEY", "QID"),
+                      help="link entity KEY to item QID (or 'no-item'), recording who decided and when")
+    p.add_argument("--by", default=os.environ.get("CLAIMGRAPH_EDITOR"),
+                   help="who decides, for --accept (default: $CLAIMGRAPH_EDITOR)")
+    p.add_argument("--endpoint", default="https://query.wikidata.org/sparql", metavar="URL",
+                   help="the SPARQL endpoint (default: the Wikidata Query Service)")
+    p.add_argument("--timeout", type=float, default=70.0, help="seconds to wait for an answer (default: 70)")
+    p.add_argument("--retries", type=int, default=3, help="tries after the first on 429/502/503/504 (default: 3)")
+    p.add_argument("--max-wait", type=float, default=120.0, help="the longest Retry-After to honour (default: 120)")
+    p.add_argument("--contact", default=os.environ.get("CLAIMGRAPH_CONTACT"), help="an e-mail address or URL "
+                   "for the User-Agent, as Wikimedia's policy asks (default: $CLAIMGRAPH_CONTACT)")
+    p.add_argument("--candidates", type=int, default=5, help="candidates kept per entity (default: 5)")
+    p.add_argument("--no-input", action="store_true", help="never ask to accept candidates, even at a terminal")
     return parser
+
+
+def remote_options(p: argparse.ArgumentParser) -> None:
+    p.add_argument("--auth", choices=SCHEMES, help="HTTP authentication scheme (default: auto, or "
+                   "CLAIMGRAPH_STORE_AUTH): auto answers the server's Basic or Digest challenge")
+    p.add_argument("--timeout", type=float, default=30.0, help="seconds to wait for each request (default: 30)")
 
 
 def _print_report(report: ValidationReport, stream: object) -> None:
@@ -75,7 +145,7 @@ def _cmd_validate(args: argparse.Namespace) -> int:
 
 def _cmd_query(args: argparse.Namespace) -> int:
     if not args.name:
-        for query in list_queries():
+        for query in [*list_queries(), *list_federated_queries()]:
             params = " ".join(f"[{p.name}=…]" if not p.required else f"{p.name}=…" for p in query.parameters)
             print(f"{query.name:28} {query.title}{'  ' + params if params else ''}")
         return EXIT_OK
@@ -86,6 +156,14 @@ def _cmd_query(args: argparse.Namespace) -> int:
         if not sep:
             raise QueryError(f"--param '{item}' must read KEY=VALUE")
         values[key.strip()] = value
+    if args.endpoint:
+        from claimgraph.remote import RemoteSparql, find_credentials
+
+        base = args.base_iri or _built_base(args.out)
+        client = RemoteSparql(args.endpoint, args.timeout, find_credentials(args.endpoint, args.auth))
+        result = run_remote_query(client, query, bind_parameters(query, values, base))
+        sys.stdout.write(format_result(result, args.format, base))
+        return EXIT_OK
     store_path = args.out / STORE_DIR
     if not store_path.is_dir():
         raise OutputError("no built store here: run 'claimgraph build' first", store_path)
@@ -105,7 +183,96 @@ def _built_base(out: Path) -> str:
         raise OutputError("the build manifest is missing or unreadable: rebuild", out / "build.json") from exc
 
 
-COMMANDS = {"build": _cmd_build, "validate": _cmd_validate, "query": _cmd_query}
+def _cmd_publish(args: argparse.Namespace) -> int:
+    from claimgraph.remote import (
+        GraphStoreProtocol,
+        PublishFailed,
+        RemoteSparql,
+        RetryPolicy,
+        SparqlUpdate,
+        StoreClient,
+        find_credentials,
+        format_report,
+        publish,
+        read_build,
+    )
+
+    local = read_build(args.out)
+    if args.protocol == "update" and not args.sparql:
+        raise ClaimgraphError("--protocol update needs --sparql URL, the store's query endpoint")
+    retry = RetryPolicy(attempts=max(1, args.retries + 1))
+    credentials = find_credentials(args.to, args.auth)
+    sparql = (RemoteSparql(args.sparql, args.timeout, find_credentials(args.sparql, args.auth), retry)
+              if args.sparql else None)
+    with StoreClient(args.timeout, credentials, retry) as client:
+        store = (SparqlUpdate(args.to, client, sparql) if args.protocol == "update" and sparql
+                 else GraphStoreProtocol(args.to, client))
+        try:
+            report = publish(local, store, sparql=sparql, everything=args.everything,
+                             allow_shrink=args.allow_shrink, verify=not args.no_verify)
+        except PublishFailed as exc:
+            sys.stderr.write(format_report(exc.report, local.base_iri))
+            raise
+    sys.stdout.write(format_report(report, local.base_iri))
+    if not report.verified:
+        print("claimgraph: the store's triple counts differ from the build (see above); "
+              "'claimgraph publish --all' sends every graph again", file=sys.stderr)
+        return EXIT_INVALID
+    return EXIT_OK
+
+
+def _cmd_link(args: argparse.Namespace) -> int:
+    from claimgraph.linking import report
+    from claimgraph.linking.client import ClientSettings, WikidataClient
+    from claimgraph.linking.pipeline import LinkRefused, accept, link
+
+    def client() -> WikidataClient:
+        return WikidataClient(ClientSettings(args.endpoint, args.timeout, max(0, args.retries) + 1,
+                                             args.max_wait, args.contact))
+
+    def decide(key: str, target: str) -> int:
+        try:
+            sys.stdout.write(report.format_accept(accept(args.data, key, target, args.by or "", client())))
+        except LinkRefused as exc:
+            print(f"claimgraph: {exc}", file=sys.stderr)
+            return EXIT_INVALID
+        return EXIT_OK
+
+    if args.accept:
+        return decide(*args.accept)
+    only = args.check or args.reconcile or args.enrich
+    outcome = link(args.data, client(), check=args.check or not only, reconcile=args.reconcile or not only,
+                   enrich=args.enrich or not only, limit=args.candidates)
+    sys.stdout.write(report.format_outcome(outcome))
+    status = EXIT_OK
+    if outcome.check and outcome.check.problems:
+        print(f"claimgraph: {len(outcome.check.problems)} Wikidata link(s) failed the check (see above)",
+              file=sys.stderr)
+        status = EXIT_INVALID
+    if outcome.suggestions and sys.stdin.isatty() and not args.no_input:
+        for suggestions in (s for s in outcome.suggestions if s.candidates):
+            choice = report.parse_choice(input(report.choice_prompt(suggestions)), suggestions)
+            if choice == report.QUIT:
+                break
+            if choice is not None:
+                args.by = args.by or input("your name, recorded with the link: ")
+                status = max(status, decide(suggestions.entity.key, choice))
+    return status
+
+
+def _cmd_serve(args: argparse.Namespace) -> int:
+    from claimgraph.web.server import run_server  # the web stack loads only for this command
+
+    if not (args.out / STORE_DIR).is_dir():
+        print(f"no build in {args.out}/: building from {args.data}/ first", file=sys.stderr)
+        _cmd_build(args)
+    return run_server(args.out, host=args.host, port=args.port, base_url=args.base_url,
+                      query_timeout=args.query_timeout, result_limit=args.result_limit, workers=args.workers,
+                      endpoint=args.endpoint)
+
+
+COMMANDS = {"build": _cmd_build, "serve": _cmd_serve, "validate": _cmd_validate, "query": _cmd_query,
+            "publish": _cmd_publish, "link": _cmd_link}
 
 
 def main(argv: Sequence[str] | None = None) -> int:

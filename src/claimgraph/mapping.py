@@ -12,9 +12,11 @@ from __future__ import annotations
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 
+import pyoxigraph as ox
 from rdflib import Graph, Literal, URIRef
+from rdflib.term import Node
 
-from claimgraph.namespaces import CG, OA, RDF, SCHEMA, WD, XSD, Iris, fragment
+from claimgraph.namespaces import CG, DCTERMS, OA, PROV, RDF, RDFS, SCHEMA, WD, XSD, Iris, fragment
 from claimgraph.records import (
     Article,
     ClaimRecord,
@@ -31,6 +33,7 @@ STATEMENT_KINDS = {"factual": CG.Factual, "evaluative": CG.Evaluative,
 STANCE_POSITIONS = {"supports": CG.Supports, "opposes": CG.Opposes, "neutral": CG.Neutral,
                     "mixed": CG.Mixed}
 WIKIDATA_STATUSES = {"no-item": CG.NoItem, "unreconciled": CG.NotYetReconciled}
+LINK_METHODS = {"by-hand": CG.ByHand, "accepted-suggestion": CG.AcceptedSuggestion}
 REGISTRY_LANGUAGE = "en"
 
 
@@ -72,7 +75,66 @@ def map_registry(entities: Iterable[Entity], iris: Iris) -> MappedGraph:
             g.add((node, CG.wikidataStatus, CG.Linked))
         else:
             g.add((node, CG.wikidataStatus, WIKIDATA_STATUSES[entity.wikidata]))
+        if entity.link:  # who decided the link (or that there is no item), when and how
+            g.add((node, CG.linkMethod, LINK_METHODS[entity.link.method]))
+            g.add((node, CG.linkedBy, Literal(entity.link.by)))
+            g.add((node, CG.linkDate, Literal(entity.link.date, datatype=XSD.date, normalize=False)))
     return mapped
+
+
+# --------------------------------------------------------------------------- Wikidata cache
+
+WIKIDATA_NAMES = (RDFS.label,)  # what an item a fact points to (a capital, a class) keeps
+
+
+def wikidata_graph_iri(iris: Iris) -> URIRef:
+    return URIRef(f"{iris.base}graph/wikidata")
+
+
+def _from_oxigraph(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> Node:
+    if isinstance(term, ox.NamedNode):
+        return URIRef(term.value)
+    if isinstance(term, ox.Literal):
+        if term.language:
+            return Literal(term.value, lang=term.language)
+        if term.datatype.value == str(XSD.string):
+            return Literal(term.value)
+        # normalize=False keeps Wikidata's lexical form ("…T00:00:00Z") exactly
+        return Literal(term.value, datatype=URIRef(term.datatype.value), normalize=False)
+    raise TypeError(f"the Wikidata graph holds no blank nodes: {term!r}")
+
+
+def map_wikidata(triples: Iterable[ox.Triple], entities: Iterable[Entity], iris: Iris) -> MappedGraph:
+    """Wikidata's facts about the linked items, from the cache, on the items' own IRIs (wd:Q…)
+    and in their own graph: world facts never enter an article graph or a registry entity.
+    Linked items keep everything the cache has; the items their facts point to, their names."""
+    mapped = MappedGraph(wikidata_graph_iri(iris), Graph())
+    linked = {str(WD[e.wikidata_id]) for e in entities if e.wikidata_id}
+    cached = [t for t in triples if isinstance(t.subject, ox.NamedNode) and not isinstance(t.object, ox.BlankNode)]
+    pointed = {t.object.value for t in cached if t.subject.value in linked and isinstance(t.object, ox.NamedNode)}
+    names = {str(p) for p in WIKIDATA_NAMES}
+    for t in cached:
+        subject = t.subject.value
+        if subject in linked or (subject in pointed and t.predicate.value in names):
+            mapped.graph.add((URIRef(subject), URIRef(t.predicate.value), _from_oxigraph(t.object)))
+    return mapped
+
+
+def map_wikidata_provenance(iris: Iris, source: URIRef, retrieved_from: str | None,
+                            retrieved_at: str | None) -> Graph:
+    """Metadata of the Wikidata graph: derived from the cache file, itself retrieved from an
+    endpoint at a time; CC0, as Wikidata's data is."""
+    g = Graph()
+    graph = wikidata_graph_iri(iris)
+    g.add((graph, DCTERMS.title, Literal("Wikidata facts about the linked entities", lang="en")))
+    g.add((graph, DCTERMS.source, URIRef("https://www.wikidata.org/")))
+    g.add((graph, DCTERMS.license, URIRef("http://creativecommons.org/publicdomain/zero/1.0/")))
+    g.add((graph, PROV.wasDerivedFrom, source))
+    if retrieved_from:
+        g.add((source, PROV.wasDerivedFrom, URIRef(retrieved_from)))
+    if retrieved_at:
+        g.add((source, PROV.generatedAtTime, Literal(retrieved_at, datatype=XSD.dateTime, normalize=False)))
+    return g
 
 
 class _ArticleMapper:

@@ -19,6 +19,7 @@ import json
 import re
 from dataclasses import dataclass
 from pathlib import Path
+from typing import TYPE_CHECKING
 
 import pyoxigraph as ox
 
@@ -26,6 +27,9 @@ from claimgraph.errors import QueryError, SourceError
 from claimgraph.namespaces import PREFIXES, XSD
 from claimgraph.resources import QUERIES_DIR, project_file
 from claimgraph.strict_yaml import read_text
+
+if TYPE_CHECKING:
+    from claimgraph.remote.sparql import RemoteSparql
 
 PARAM_TYPES = ("entity", "iri", "string", "integer", "date", "language")
 _HEADER_RE = re.compile(r"^#\s*(title|description|param):\s*(.*)$")
@@ -106,11 +110,22 @@ def list_queries(directory: Path | None = None) -> list[NamedQuery]:
     return [load_query(p) for p in sorted((directory or queries_dir()).glob("*.rq"))]
 
 
+# Federated queries (SERVICE to Wikidata or a stand-in) live in queries/federated/: they need
+# the network, so they are kept apart from the named queries every build and test runs offline.
+FEDERATED_DIR = "federated"
+
+
+def list_federated_queries(directory: Path | None = None) -> list[NamedQuery]:
+    return list_queries((directory or queries_dir()) / FEDERATED_DIR)
+
+
 def find_query(name: str, directory: Path | None = None) -> NamedQuery:
     directory = directory or queries_dir()
     if not re.fullmatch(r"[A-Za-z0-9_-]+", name):
         raise QueryError(f"'{name}' is not a query name (letters, digits, '-' and '_')")
     path = directory / f"{name}.rq"
+    if not path.is_file() and (directory / FEDERATED_DIR / f"{name}.rq").is_file():
+        path = directory / FEDERATED_DIR / f"{name}.rq"
     if not path.is_file():
         known = ", ".join(q.path.stem for q in list_queries(directory))
         raise QueryError(f"no query named '{name}'; the queries are: {known}", directory)
@@ -178,24 +193,81 @@ class QueryResult:
 
 
 def run_query(store: ox.Store, query: NamedQuery, bindings: dict | None = None) -> QueryResult:
+    services = service_variables(query, bindings or {})
+    if services:
+        return _run_federated(store, query, bindings or {}, services)
+    return _evaluate(store, query, bindings or {})
+
+
+def _evaluate(store: ox.Store, query: NamedQuery, bindings: dict) -> QueryResult:
     try:
-        answer = store.query(query.text, use_default_graph_as_union=True,
-                             substitutions=bindings or {})
+        answer = store.query(query.text, use_default_graph_as_union=True, substitutions=bindings)
+        if isinstance(answer, ox.QueryBoolean):
+            return QueryResult([], [], bool(answer))
+        if not isinstance(answer, ox.QuerySolutions):
+            raise QueryError(f"query '{query.name}' is a {query.form}; named queries are SELECT or ASK",
+                             query.path)
+        variables = [v.value for v in answer.variables]
+        # solutions come lazily: a SERVICE call can fail while they are read
+        rows = [{v: solution[v] for v in variables if solution[v] is not None} for solution in answer]
     except SyntaxError as exc:
         raise QueryError(f"query '{query.name}' does not parse: {exc}", query.path) from exc
     except (OSError, RuntimeError, ValueError) as exc:
         # e.g. a parameter whose variable the query does not project: pyoxigraph refuses it
         raise QueryError(f"query '{query.name}' failed: {exc}", query.path) from exc
-    if isinstance(answer, ox.QueryBoolean):
-        return QueryResult([], [], bool(answer))
-    if not isinstance(answer, ox.QuerySolutions):
+    return QueryResult(variables, rows)
+
+
+_SERVICE_RE = re.compile(r"\bSERVICE\s+(?:SILENT\s+)?[?$]([A-Za-z_][A-Za-z0-9_]*)", re.IGNORECASE)
+
+
+def service_variables(query: NamedQuery, bindings: dict) -> list[ox.Variable]:
+    """The bound variables a query uses as ``SERVICE ?endpoint``: a federated query."""
+    body = "\n".join(line for line in query.text.splitlines() if not line.lstrip().startswith("#"))
+    names = dict.fromkeys(_SERVICE_RE.findall(body))
+    return [v for v in bindings if v.value in names and isinstance(bindings[v], ox.NamedNode)]
+
+
+def _run_federated(store: ox.Store, query: NamedQuery, bindings: dict,
+                   services: list[ox.Variable]) -> QueryResult:
+    """pyoxigraph runs ``SERVICE ?endpoint`` with its own HTTP client (no User-Agent of ours, no
+    timeout, no retries); each endpoint is bound instead to a loopback relay that forwards the
+    SERVICE requests with the linking client. See claimgraph.linking.relay."""
+    from claimgraph.linking.relay import ServiceRelay, linked_items  # linking imports this module
+
+    with ServiceRelay(linked_items(store)) as relay:
+        routed = dict(bindings)
+        for variable in services:
+            routed[variable] = ox.NamedNode(relay.route(bindings[variable].value))
+        try:
+            result = _evaluate(store, query, routed)
+        except QueryError as exc:
+            if relay.errors:
+                raise QueryError(f"query '{query.name}': the SERVICE endpoint failed: {relay.errors[0].message}",
+                                 query.path) from exc
+            raise
+    # the relay's address is an implementation detail: show the endpoint the user gave
+    shown = {relay_term.value: bindings[v] for v in services if isinstance(relay_term := routed[v], ox.NamedNode)}
+    result.rows = [{k: shown.get(t.value, t) if isinstance(t, ox.NamedNode) else t for k, t in row.items()}
+                   for row in result.rows]
+    return result
+
+
+def run_remote_query(client: RemoteSparql, query: NamedQuery, bindings: dict | None = None) -> QueryResult:
+    """Run a named query on a remote endpoint. The bindings travel as a VALUES block at the top
+    of the query's WHERE group, the SPARQL language's own way to bind variables (the protocol
+    has none); why there, and not pasted text or a rewrite, is in ``claimgraph.remote.sparql``."""
+    if query.form not in ("SELECT", "ASK"):
         raise QueryError(f"query '{query.name}' is a {query.form}; named queries are SELECT or ASK",
                          query.path)
-    variables = [v.value for v in answer.variables]
-    rows = []
-    for solution in answer:
-        rows.append({v: solution[v] for v in variables if solution[v] is not None})
-    return QueryResult(variables, rows)
+    values = {variable.value: term for variable, term in (bindings or {}).items()}
+    try:
+        answer = client.select(query.text, values)
+    except ValueError as exc:  # a binding that cannot be written as SPARQL
+        raise QueryError(f"query '{query.name}': {exc}", query.path) from exc
+    if answer.boolean is not None:
+        return QueryResult([], [], answer.boolean)
+    return QueryResult(answer.variables, answer.rows)
 
 
 def _short(term: ox.NamedNode | ox.BlankNode | ox.Literal, base_iri: str) -> str:

@@ -35,6 +35,16 @@ class DatasetConfig:
 
 
 @dataclass(frozen=True)
+class LinkProvenance:
+    """How an entity's Wikidata decision (an item, or no-item) was made, by whom and when."""
+
+    method: str  # "by-hand" or "accepted-suggestion"
+    by: str  # the editor, as they name themselves
+    date: str  # YYYY-MM-DD
+    location: SourceLocation
+
+
+@dataclass(frozen=True)
 class Entity:
     key: str
     type: str  # a schema.org class local name
@@ -44,6 +54,7 @@ class Entity:
     description: str | None
     url: str | None
     location: SourceLocation
+    link: LinkProvenance | None = None  # recorded by `claimgraph link --accept` or by hand
 
     @property
     def wikidata_id(self) -> str | None:

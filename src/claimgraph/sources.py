@@ -24,6 +24,7 @@ from claimgraph.records import (
     DatasetConfig,
     Entity,
     EventReference,
+    LinkProvenance,
     Party,
     QuotationRecord,
     SourceFile,
@@ -39,6 +40,7 @@ QID_RE = re.compile(r"^Q[1-9][0-9]*$")
 LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
 PARTIAL_DATE_RE = re.compile(r"^\d{4}(?:-\d{2}(?:-\d{2})?)?$")
 WIKIDATA_STATUSES = ("no-item", "unreconciled")
+LINK_METHODS = ("by-hand", "accepted-suggestion")
 CLAIM_KINDS = ("factual", "evaluative", "predictive", "normative")
 STANCE_POSITIONS = ("supports", "opposes", "neutral", "mixed")
 BODY_POLICIES = {"publish": True, "withhold": False}
@@ -183,7 +185,7 @@ def load_registry(paths: Iterable[Path], vocab: SchemaVocabulary) -> dict[str, E
 
 
 def _entity(key: str, fields: _Fields, vocab: SchemaVocabulary) -> Entity:
-    fields.check(("type", "name", "wikidata"), ("alternate_names", "description", "url"))
+    fields.check(("type", "name", "wikidata"), ("alternate_names", "description", "url", "link"))
     type_name = fields.text("type")
     if not vocab.is_class(type_name):
         raise fields.error("type", f"type '{type_name}' is not a schema.org v30.0 class "
@@ -199,8 +201,23 @@ def _entity(key: str, fields: _Fields, vocab: SchemaVocabulary) -> Entity:
             raise fields.error("alternate_names", "alternate_names must be a list of non-empty names")
         alternate = tuple(str(n).strip() for n in node)
     url = _check_url(fields, "url") if "url" in fields.map else None
+    link = _link_provenance(fields, wikidata) if "link" in fields.map else None
     return Entity(key, type_name, fields.text("name"), wikidata, alternate,
-                  fields.optional_text("description"), url, fields.location())
+                  fields.optional_text("description"), url, fields.location(), link)
+
+
+def _link_provenance(fields: _Fields, wikidata: str) -> LinkProvenance:
+    """The optional ``link:`` record of who decided an entity's Wikidata link, when and how."""
+    if wikidata == "unreconciled":
+        raise fields.error("link", "an unreconciled entity has no link to describe: remove 'link', "
+                                   "or set 'wikidata' to the item (or no-item) that was decided")
+    link = fields.sub("link", f"the link of {fields.what}").check(("method", "by", "date"))
+    method = link.choice("method", LINK_METHODS)
+    if wikidata == "no-item" and method != "by-hand":
+        raise link.error("method", "'no-item' is decided by hand (method: by-hand): a suggestion is an item")
+    when = link.text("date")
+    _check_date(when, link, "date")
+    return LinkProvenance(method, link.text("by"), when, link.location())
 
 
 # --------------------------------------------------------------------------- articles
@@ -423,6 +440,9 @@ def load_corpus(data_dir: Path, vocab: SchemaVocabulary | None = None) -> Corpus
         if not orphan.with_name(orphan.name.replace(".annotations.yaml", ".txt")).is_file():
             raise SourceError("annotations without an article file beside them", orphan)
     articles = tuple(load_article(p, data_dir, entities, vocab) for p in text_paths)
-    sources = [SourceFile(_relative(p, data_dir), _sha256(p)) for p in [dataset_path, *registry_paths]]
+    # the Wikidata cache is a build input too: the build publishes it (claimgraph.linking.cache)
+    cache_paths = [p for p in [data_dir / "wikidata" / "entities.ttl"] if p.is_file()]
+    sources = [SourceFile(_relative(p, data_dir), _sha256(p))
+               for p in [dataset_path, *registry_paths, *cache_paths]]
     sources += [s for a in articles for s in a.sources]
     return Corpus(data_dir, dataset, entities, articles, tuple(sorted(sources, key=lambda s: s.relative_path)))

@@ -18,6 +18,7 @@ from claimgraph.namespaces import CG, OA
 
 RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
 WIKIDATA = "http://www.wikidata.org/entity/"
+RDFS_LABEL = "http://www.w3.org/2000/01/rdf-schema#label"
 CGN = str(CG)
 OAN = str(OA)
 
@@ -164,7 +165,11 @@ def article_page(view: QuadView, article: str, linker: Linker, site: dict) -> st
 
 
 def entity_page(view: QuadView, entity: str, linker: Linker, site: dict) -> str:
-    names = sorted((o.language or "", o.value) for o in view.objects(entity, S + "name"))
+    names = {(o.language or "", o.value) for o in view.objects(entity, S + "name")}
+    for item in view.iris(entity, S + "sameAs"):  # the linked item's names in other languages
+        if item.startswith(WIKIDATA):
+            names |= {(o.language, o.value) for o in view.objects(item, RDFS_LABEL)
+                      if getattr(o, "language", None) and o.language != "en"}
     mentions = []
     for predicate, role in ((S + "about", "about"), (S + "mentions", "mentions"),
                             (S + "author", "said by"), (S + "creator", "quoted"), (CGN + "topic", "topic")):
@@ -178,7 +183,7 @@ def entity_page(view: QuadView, entity: str, linker: Linker, site: dict) -> str:
     mentions.sort(key=lambda m: (m["kind"], m["article"].label if m["article"] else "", m["ref"].iri))
     same_as = [i for i in view.iris(entity, S + "sameAs")]
     return render(
-        "entity.html", linker, site=site, iri=entity, name=view.label(entity), names=names,
+        "entity.html", linker, site=site, iri=entity, name=view.label(entity), names=sorted(names),
         types=[compact_iri(t) for t in view.types(entity)],
         alternate=[o.value for o in view.objects(entity, S + "alternateName")],
         description=view.value(entity, S + "description"),
