@@ -246,11 +246,10 @@ def test_republish_sends_only_what_changed_and_deletes_removed_articles(
     with Proxy(target_of(target.server.gsp)) as proxy:
         url = proxy.url(urlsplit(target.server.gsp).path)
         report = publish(changed, target.gsp(url))
-        # The edited article's graph, and the metadata graph, which records every source
-        # file's SHA-256 and so changes with any article; then the publish state.
-        assert [s.graph for s in proxy.writes()] == [article, metadata, state_iri]
-        assert report.sent == [article, metadata] and report.verified
-        assert len(report.unchanged) == len(changed.graphs) - 2
+        # Exactly the edited article's graph (its provenance lives in it), then the publish state.
+        assert [s.graph for s in proxy.writes()] == [article, state_iri]
+        assert report.sent == [article] and report.verified and metadata not in report.sent
+        assert len(report.unchanged) == len(changed.graphs) - 1
         proxy.seen.clear()
         again = publish(changed, target.gsp(url), verify=False)
         assert proxy.writes() == [] and again.sent == [] and again.deleted == []
@@ -280,8 +279,7 @@ def test_sparql_update_fallback(target: Target, two_article_build: BuildResult,
     again = store()
     assert publish(first, again, verify=False).sent == []
     assert again.client.requests_sent == 0  # the state is read by a query: no update sent
-    assert publish(changed, store()).sent == [str(two_article_build.assembled.iris.article_graph(EXTRA_SLUG)),
-                                              str(two_article_build.assembled.iris.metadata_graph)]
+    assert publish(changed, store()).sent == [str(two_article_build.assembled.iris.article_graph(EXTRA_SLUG))]
     assert_is(target, changed)
     # the state each update request recorded beside its graph reads back through the GSP too
     assert target.gsp().read_state(state_graph_iri(first.base_iri)) == \
@@ -322,32 +320,45 @@ def test_store_going_away_mid_publish(fresh_oxigraph: OxigraphServer, two_articl
     assert_is(target, new)
 
 
+@pytest.fixture(scope="module")
+def both_changed_build(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
+    """The two-article build with both articles' headlines edited: two graphs change."""
+    data = copy_data(tmp_path_factory.mktemp("both") / "data", with_extra=True)
+    for slug in (EXTRA_SLUG, "section-907-opinion"):
+        source = data / "articles" / f"{slug}.txt"
+        text = source.read_text(encoding="utf-8")
+        source.write_text(re.sub(r"(?m)^headline: .*$", f'headline: "Edited: {slug}"', text, count=1),
+                          encoding="utf-8")
+    return build(data, data.parent / "dist")
+
+
 @pytest.mark.parametrize("fault", [FAIL, DROP])
 def test_persistent_failure_of_one_graph(fault: str, ox_target: Target, two_article_build: BuildResult,
-                                         changed_build: BuildResult) -> None:
-    old, new = read_build(two_article_build.out_dir), read_build(changed_build.out_dir)
+                                         both_changed_build: BuildResult) -> None:
+    old, new = read_build(two_article_build.out_dir), read_build(both_changed_build.out_dir)
     publish(old, ox_target.gsp(), verify=False)
-    metadata = str(two_article_build.assembled.iris.metadata_graph)
+    # the second changed graph fails every time; the first one gets through
+    failing = str(two_article_build.assembled.iris.article_graph("section-907-opinion"))
     article = str(two_article_build.assembled.iris.article_graph(EXTRA_SLUG))
 
     def plan(number: int, seen: Seen) -> str:
-        return fault if seen.method == "PUT" and seen.graph == metadata else FORWARD
+        return fault if seen.method == "PUT" and seen.graph == failing else FORWARD
 
     with Proxy(target_of(ox_target.server.gsp), plan) as proxy:
         with pytest.raises(PublishFailed) as failure:
             publish(new, ox_target.gsp(proxy.url("/store")))
         expected = "HTTP 500" if fault == FAIL else "connection"
-        assert expected in str(failure.value) and metadata in str(failure.value)
+        assert expected in str(failure.value) and failing in str(failure.value)
         report = failure.value.report
-        assert report.sent == [article] and report.not_sent == [metadata] and report.state_written
-        assert sum(1 for s in proxy.seen if s.graph == metadata) == FAST.attempts  # bounded
+        assert report.sent == [article] and report.not_sent == [failing] and report.state_written
+        assert sum(1 for s in proxy.seen if s.graph == failing) == FAST.attempts  # bounded
         assert_old_or_new(ox_target, old, new)
         proxy.plan = lambda number, seen: FORWARD
         proxy.seen.clear()
         second = publish(new, ox_target.gsp(proxy.url("/store")))
         # the article got through the first time and its state was recorded: not sent again
-        assert second.sent == [metadata] and second.verified
-        assert [s.graph for s in proxy.writes()] == [metadata, state_graph_iri(new.base_iri)]
+        assert second.sent == [failing] and second.verified
+        assert [s.graph for s in proxy.writes()] == [failing, state_graph_iri(new.base_iri)]
     assert_is(ox_target, new)
 
 

@@ -21,7 +21,7 @@ from claimgraph.dumps import write_dumps
 from claimgraph.errors import ValidationFailed
 from claimgraph.linking.cache import CACHE_FILE, load_cache
 from claimgraph.mapping import MappedGraph, map_article, map_registry, map_wikidata, map_wikidata_provenance
-from claimgraph.metadata import build_time, map_metadata
+from claimgraph.metadata import build_time, map_article_provenance, map_metadata
 from claimgraph.namespaces import Iris, fragment
 from claimgraph.ontology_page import render_ontology_page
 from claimgraph.publishing import STORE_DIR, load_store, write_atomically
@@ -64,6 +64,8 @@ def assemble(data_dir: Path, base_iri: str | None = None) -> Assembled:
     corpus = load_corpus(Path(data_dir))
     iris = Iris(base_iri or corpus.dataset.base_iri)
     articles = [map_article(article, iris) for article in corpus.articles]
+    for article, mapped in zip(corpus.articles, articles, strict=True):
+        mapped.graph += map_article_provenance(article, iris)
     registry = map_registry(corpus.entities.values(), iris)
     ontology = MappedGraph(iris.ontology_graph, ontology_graph())
     content = [*articles, registry]

@@ -31,7 +31,7 @@ from claimgraph.namespaces import (
     Iris,
     fragment,
 )
-from claimgraph.records import Corpus
+from claimgraph.records import Article, Corpus, SourceFile
 
 
 @dataclass(frozen=True)
@@ -107,11 +107,6 @@ def map_metadata(corpus: Corpus, iris: Iris, graph_sizes: Mapping[URIRef, int],
         g.add((graph_iri, RDF.type, VOID.Dataset))
         g.add((graph_iri, VOID.triples, Literal(size, datatype=XSD.integer)))
         g.add((graph_iri, PROV.wasGeneratedBy, build))
-    for article in corpus.articles:
-        graph_iri = iris.article_graph(article.slug)
-        g.add((graph_iri, FOAF.primaryTopic, iris.article(article.slug)))
-        for source in article.sources:
-            g.add((graph_iri, PROV.wasDerivedFrom, iris.source(source.relative_path)))
     entity_sources = [s for s in corpus.sources if s.relative_path.startswith("entities")]
     for source in entity_sources:
         g.add((iris.entities_graph, PROV.wasDerivedFrom, iris.source(source.relative_path)))
@@ -122,11 +117,32 @@ def map_metadata(corpus: Corpus, iris: Iris, graph_sizes: Mapping[URIRef, int],
     g.add((software, RDF.type, PROV.SoftwareAgent))
     g.add((software, RDFS.label, Literal(f"claimgraph {__version__}")))
     g.add((software, OWL.versionInfo, Literal(__version__)))
+    article_sources = {s.relative_path for a in corpus.articles for s in a.sources}
     for source in corpus.sources:
         node = iris.source(source.relative_path)
         g.add((build, PROV.used, node))
-        g.add((node, RDF.type, PROV.Entity))
-        g.add((node, DCTERMS.title, Literal(source.relative_path)))
-        g.add((node, CG.sha256, Literal(source.sha256)))
+        if source.relative_path not in article_sources:  # those are described in their article's graph
+            _describe_source(g, node, source)
     g.add((ds, PROV.wasGeneratedBy, build))
+    return g
+
+
+def _describe_source(g: Graph, node: URIRef, source: SourceFile) -> None:
+    g.add((node, RDF.type, PROV.Entity))
+    g.add((node, DCTERMS.title, Literal(source.relative_path)))
+    g.add((node, CG.sha256, Literal(source.sha256)))
+
+
+def map_article_provenance(article: Article, iris: Iris) -> Graph:
+    """Where an article's graph came from, kept in that graph: its source files and their
+    SHA-256. Keeping it there (not in the metadata graph) means that editing one article
+    changes one graph, so a re-publish sends one graph."""
+    g = Graph()
+    graph_iri = iris.article_graph(article.slug)
+    g.add((graph_iri, RDF.type, PROV.Entity))
+    g.add((graph_iri, FOAF.primaryTopic, iris.article(article.slug)))
+    for source in article.sources:
+        node = iris.source(source.relative_path)
+        g.add((graph_iri, PROV.wasDerivedFrom, node))
+        _describe_source(g, node, source)
     return g
