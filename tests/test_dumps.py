@@ -10,7 +10,7 @@ from rdflib import Dataset, Graph
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
 
 from claimgraph.build import build
-from claimgraph.dumps import offline_document_loader, to_jsonld
+from claimgraph.jsonld import offline_document_loader, to_jsonld
 from conftest import DATA
 
 DUMPS = ("dataset.trig", "dataset.nq", "dataset.ttl", "dataset.nt", "dataset.jsonld", "validation.ttl",

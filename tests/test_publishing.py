@@ -20,10 +20,10 @@ def test_a_write_error_leaves_the_previous_output(tmp_path, monkeypatch, capsys)
     build(DATA, out)
     before = snapshot(out)
 
-    def disk_full(quads, path):
-        raise OSError(errno.ENOSPC, "No space left on device", str(path))
+    def disk_full(files, shared, out_dir):
+        raise OSError(errno.ENOSPC, "No space left on device", str(out_dir / "dataset.nq"))
 
-    monkeypatch.setattr(claimgraph.build, "load_store", disk_full)
+    monkeypatch.setattr(claimgraph.build, "write_dumps", disk_full)
     assert main(["build", "--data", str(DATA), "--out", str(out)]) == 2
     err = capsys.readouterr().err
     assert "No space left on device" in err and "previous output is unchanged" in err
@@ -36,10 +36,10 @@ def test_an_interrupted_build_leaves_the_previous_output(tmp_path, monkeypatch):
     build(DATA, out)
     before = snapshot(out)
 
-    def interrupted(quads, path):
+    def interrupted(store, iris, out_dir, version):
         raise KeyboardInterrupt
 
-    monkeypatch.setattr(claimgraph.build, "load_store", interrupted)
+    monkeypatch.setattr(claimgraph.build, "write_site", interrupted)
     with pytest.raises(KeyboardInterrupt):
         build(DATA, out)
     assert snapshot(out) == before

@@ -16,7 +16,7 @@ from pyld import jsonld
 from rdflib import Dataset, Graph, URIRef
 from rdflib.namespace import RDF
 
-from claimgraph.dumps import offline_document_loader
+from claimgraph.jsonld import offline_document_loader
 from claimgraph.namespaces import SCHEMA
 from conftest import EXTRA_SLUG, SEED_SLUG
 from webserver import running_app

@@ -7,6 +7,7 @@ from __future__ import annotations
 import argparse
 import os
 import sys
+import tempfile
 from collections.abc import Sequence
 from pathlib import Path
 
@@ -45,6 +46,9 @@ def _parser() -> argparse.ArgumentParser:
     p = commands.add_parser("build", help="load, map, validate and publish the dataset")
     data_options(p)
     p.add_argument("--out", type=Path, default=Path("dist"), help="the output folder (default: dist/)")
+    p.add_argument("--no-site", action="store_true",
+                   help="skip the static site (one file per resource and format): for large corpora "
+                   "served by 'claimgraph serve', which renders the same documents on request")
     p = commands.add_parser("serve", help="serve the built dataset: pages, negotiation, SPARQL endpoint")
     data_options(p)
     p.add_argument("--out", type=Path, default=Path("dist"), help="the build output to serve (default: dist/)")
@@ -56,6 +60,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--result-limit", type=int, default=10_000,
                    help="most rows a SPARQL response carries (default: 10000)")
     p.add_argument("--workers", type=int, default=2, help="SPARQL worker processes (default: 2)")
+    p.add_argument("--worker-memory", type=int, default=2048, metavar="MB",
+                   help="memory a SPARQL worker may use; a query needing more is stopped (default: 2048; 0: no limit)")
     p.add_argument("--endpoint", help="serve the dataset from this SPARQL endpoint (a store filled by "
                    "'claimgraph publish') instead of the embedded store")
     p = commands.add_parser("validate", help="load, map and validate without writing anything")
@@ -124,8 +130,41 @@ def _print_report(report: ValidationReport, stream: object) -> None:
           file=stream)  # type: ignore[call-overload]
 
 
+def _base_iri(args: argparse.Namespace) -> str | None:
+    """``--base-iri``, checked like dataset.yaml's base_iri (every IRI is minted under it)."""
+    from claimgraph.errors import SourceError
+    from claimgraph.sources import base_iri_problem
+
+    if args.base_iri is not None and (problem := base_iri_problem(args.base_iri)):
+        raise SourceError(f"--base-iri: {problem}")
+    return args.base_iri
+
+
+class _ProgressPrinter:
+    """A progress bar on a terminal; a plain line per stage and per tenth elsewhere."""
+
+    def __init__(self, stream) -> None:
+        self.stream = stream
+        self.tty = stream.isatty()
+        self.last: tuple[str, int] = ("", -1)
+
+    def __call__(self, stage: str, done: int, total: int) -> None:
+        tenth = 10 * done // total if total else 10
+        if self.tty:
+            width = 30
+            bar = "#" * (width * done // total if total else width)
+            self.stream.write(f"\r{stage}: [{bar:<{width}}] {done:,}/{total:,}")
+            if done >= total:
+                self.stream.write("\n")
+        elif (stage, tenth) != self.last:
+            self.stream.write(f"{stage}: {done:,}/{total:,}\n")
+        self.last = (stage, tenth)
+        self.stream.flush()
+
+
 def _cmd_build(args: argparse.Namespace) -> int:
-    result = build(args.data, args.out, args.base_iri)
+    result = build(args.data, args.out, _base_iri(args), site=not getattr(args, "no_site", False),
+                   progress=_ProgressPrinter(sys.stderr))
     if result.assembled.report.warnings:
         _print_report(result.assembled.report, sys.stderr)
     corpus = result.assembled.corpus
@@ -138,9 +177,10 @@ def _cmd_build(args: argparse.Namespace) -> int:
 
 
 def _cmd_validate(args: argparse.Namespace) -> int:
-    assembled = assemble(args.data, args.base_iri)
-    _print_report(assembled.report, sys.stdout if assembled.report.conforms else sys.stderr)
-    return EXIT_OK if assembled.report.conforms else EXIT_INVALID
+    with tempfile.TemporaryDirectory(prefix="claimgraph-validate-") as work:
+        assembled = assemble(args.data, _base_iri(args), work_dir=Path(work))
+        _print_report(assembled.report, sys.stdout if assembled.report.conforms else sys.stderr)
+        return EXIT_OK if assembled.report.conforms else EXIT_INVALID
 
 
 def _cmd_query(args: argparse.Namespace) -> int:
@@ -268,7 +308,7 @@ def _cmd_serve(args: argparse.Namespace) -> int:
         _cmd_build(args)
     return run_server(args.out, host=args.host, port=args.port, base_url=args.base_url,
                       query_timeout=args.query_timeout, result_limit=args.result_limit, workers=args.workers,
-                      endpoint=args.endpoint)
+                      endpoint=args.endpoint, worker_memory=args.worker_memory)
 
 
 COMMANDS = {"build": _cmd_build, "serve": _cmd_serve, "validate": _cmd_validate, "query": _cmd_query,

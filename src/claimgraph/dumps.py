@@ -1,181 +1,89 @@
-"""Writing the dataset dumps: TriG, N-Quads, Turtle, N-Triples and JSON-LD.
+"""Writing the dataset dumps — TriG, N-Quads, Turtle, N-Triples, JSON-LD — from the named
+graphs' files, one graph at a time, so memory stays bounded by the largest graph.
 
-pyoxigraph writes the RDF formats (it streams and stays fast on large corpora, where rdflib's
-Turtle serializer is slow); pyld compacts the JSON-LD with the vendored schema.org context, so
-no context is ever fetched. Input quads are sorted first, so the bytes depend only on the data.
+Each graph file holds its quads sorted, and graphs are written in IRI order, so the dumps'
+bytes depend only on the data. pyoxigraph writes the RDF formats (fast, strict, and free of
+rdflib's slow Turtle serializer); JSON-LD is compacted with the schema.org context by the same
+direct compaction as the resource documents, which the tests check against pyld.
 """
 
 from __future__ import annotations
 
 import json
-from collections.abc import Sequence
-from functools import cache
+import shutil
+from collections.abc import Iterator, Sequence
 from pathlib import Path
-from typing import Any
 
 import pyoxigraph as ox
-from pyld import jsonld
 
+from claimgraph.documents.jsonld_doc import compact_node
+from claimgraph.jsonld import JSONLD_CONTEXT, expanded_jsonld
 from claimgraph.namespaces import PREFIXES
-from claimgraph.rdfterms import sort_quads
-from claimgraph.resources import SCHEMAORG_CONTEXT, project_file
-
-SCHEMAORG_CONTEXT_URLS = ("https://schema.org", "https://schema.org/", "http://schema.org",
-                          "http://schema.org/")
-# Prefixes the schema.org context lacks, for the terms of claimgraph and Web Annotation.
-EXTRA_CONTEXT = {"cg": PREFIXES["cg"], "oa": PREFIXES["oa"], "wd": PREFIXES["wd"]}
-JSONLD_CONTEXT: list[Any] = ["https://schema.org", EXTRA_CONTEXT]
 
 
-@cache
-def schemaorg_context() -> dict[str, Any]:
-    return json.loads(project_file(SCHEMAORG_CONTEXT).read_text(encoding="utf-8"))
+def _quads(path: Path) -> list[ox.Quad]:
+    return list(ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS))
 
 
-def offline_document_loader(url: str, options: dict[str, Any] | None = None) -> dict[str, Any]:
-    """A pyld document loader that knows the schema.org context and refuses everything else."""
-    if url in SCHEMAORG_CONTEXT_URLS:
-        return {"contentType": "application/ld+json", "contextUrl": None, "documentUrl": url,
-                "document": schemaorg_context()}
-    raise jsonld.JsonLdError(f"refusing to fetch {url}: claimgraph never loads remote documents",
-                             "jsonld.LoadDocumentError", code="loading document failed")
+def _split_prefixes(data: bytes) -> tuple[bytes, bytes]:
+    """(the @prefix lines, the rest) of a Turtle or TriG document from pyoxigraph."""
+    lines = data.splitlines(keepends=True)
+    head = [line for line in lines if line.startswith(b"@prefix")]
+    return b"".join(head), b"".join(lines[len(head):])
 
 
-def _triples(quads: Sequence[ox.Quad]) -> list[ox.Triple]:
-    seen: set[ox.Triple] = set()
-    triples = []
-    for quad in sort_quads(ox.Quad(q.subject, q.predicate, q.object) for q in quads):
-        if quad.triple not in seen:
-            seen.add(quad.triple)
-            triples.append(quad.triple)
-    return triples
+class _Document:
+    """A Turtle/TriG file written graph by graph, with the prefixes declared once on top."""
+
+    def __init__(self, handle) -> None:
+        self.handle = handle
+        self.started = False
+
+    def write(self, data: bytes) -> None:
+        head, body = _split_prefixes(data)
+        if not self.started:
+            self.handle.write(head)
+            self.started = True
+        self.handle.write(body)
 
 
-def _used_iris(quads: Sequence[ox.Quad]) -> set[str]:
-    used: set[str] = set()
-    for quad in quads:
-        used.add(quad.predicate.value)
-        if isinstance(quad.object, ox.NamedNode):
-            used.add(quad.object.value)
-        elif isinstance(quad.object, ox.Literal):
-            used.add(quad.object.datatype.value)
-    return used
+def _graphs(files: Sequence[tuple[str, Path]]) -> Iterator[tuple[str, Path]]:
+    return iter(sorted(files, key=lambda item: item[0]))
 
 
-@cache
-def _context_index() -> tuple[dict[str, int], dict[str, list[str]]]:
-    """The schema.org context's terms that always matter (keywords, prefixes), and the others
-    by the IRI they expand to; values are positions, to keep the context's own order."""
-    context = schemaorg_context()["@context"]
-
-    def expand(value: str) -> str:
-        prefix, _, local = value.partition(":")
-        namespace = context.get(prefix)
-        return namespace + local if local and isinstance(namespace, str) else value
-
-    always: dict[str, int] = {}
-    by_iri: dict[str, list[str]] = {}
-    for position, (term, definition) in enumerate(context.items()):
-        if term.startswith("@"):
-            always[term] = position
-        elif isinstance(definition, str):
-            if definition.startswith("@") or definition.endswith(("/", "#")):
-                always[term] = position
-            else:
-                by_iri.setdefault(expand(definition), []).append(term)
-        elif definition.get("@prefix"):
-            always[term] = position
-        else:
-            by_iri.setdefault(expand(definition.get("@id", term)), []).append(term)
-    return always, by_iri
-
-
-def schemaorg_context_subset(used: set[str]) -> dict[str, Any]:
-    """The part of the schema.org context that can affect compacting data using ``used`` IRIs.
-
-    Compaction only ever picks a term whose IRI occurs in the data, a prefix, or a keyword
-    alias, so keeping just those gives the same document as the whole 3,000-term context,
-    an order of magnitude faster (the test suite checks the equality on the seed).
-    """
-    context = schemaorg_context()["@context"]
-    always, by_iri = _context_index()
-    terms = set(always)
-    for iri in used:
-        terms.update(by_iri.get(iri, ()))
-    return {term: context[term] for term in context if term in terms}
-
-
-_RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"
-_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
-
-
-def _json_value(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> dict[str, str]:
-    if isinstance(term, ox.NamedNode):
-        return {"@id": term.value}
-    if isinstance(term, ox.BlankNode):
-        return {"@id": f"_:{term.value}"}
-    if term.language:
-        return {"@value": term.value, "@language": term.language}
-    if term.datatype.value == _XSD_STRING:
-        return {"@value": term.value}
-    return {"@value": term.value, "@type": term.datatype.value}
-
-
-def expanded_jsonld(quads: Sequence[ox.Quad]) -> list[dict[str, Any]]:
-    """Expanded JSON-LD of ``quads``, as the JSON-LD 1.1 "serialize RDF as JSON-LD" algorithm
-    gives it for data without lists (claimgraph makes none), in a fraction of pyld's time."""
-    graphs: dict[str, dict[str, dict[str, Any]]] = {}
-    for quad in quads:
-        graph = quad.graph_name.value if isinstance(quad.graph_name, ox.NamedNode) else "@default"
-        subject = quad.subject.value if isinstance(quad.subject, ox.NamedNode) else f"_:{quad.subject.value}"
-        node = graphs.setdefault(graph, {}).setdefault(subject, {"@id": subject})
-        if quad.predicate.value == _RDF_TYPE and not isinstance(quad.object, ox.Literal):
-            types = node.setdefault("@type", [])
-            if _json_value(quad.object)["@id"] not in types:
-                types.append(_json_value(quad.object)["@id"])
-            continue
-        values = node.setdefault(quad.predicate.value, [])
-        value = _json_value(quad.object)
-        if value not in values:
-            values.append(value)
-    default = graphs.pop("@default", {})
-    for name in sorted(graphs):
-        holder = default.setdefault(name, {"@id": name})
-        holder["@graph"] = [graphs[name][s] for s in sorted(graphs[name])]
-    return [default[s] for s in sorted(default)]
-
-
-def to_jsonld(quads: Sequence[ox.Quad], full_context: bool = False) -> dict[str, Any]:
-    """The quads as JSON-LD compacted with the schema.org context (plus cg:, oa:, wd:)."""
-    ordered = sort_quads(quads)
-    expanded = expanded_jsonld(ordered)
-    context = JSONLD_CONTEXT if full_context else [schemaorg_context_subset(_used_iris(ordered)),
-                                                   EXTRA_CONTEXT]
-    document = jsonld.compact(expanded, context, {"documentLoader": offline_document_loader})
-    document["@context"] = JSONLD_CONTEXT  # what a reader resolves: the official context
-    return document
-
-
-def jsonld_bytes(document: dict[str, Any]) -> bytes:
-    return (json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
-
-
-def write_dumps(quads: Sequence[ox.Quad], out_dir: Path) -> dict[str, Path]:
-    """Write every dump of ``quads`` into ``out_dir``; returns the files by extension."""
-    ordered = sort_quads(quads)
-    triples = _triples(ordered)
-    files = {
-        "trig": (ordered, ox.RdfFormat.TRIG, True),
-        "nq": (ordered, ox.RdfFormat.N_QUADS, False),
-        "ttl": (triples, ox.RdfFormat.TURTLE, True),
-        "nt": (triples, ox.RdfFormat.N_TRIPLES, False),
-    }
-    written = {}
-    for ext, (items, fmt, with_prefixes) in files.items():
-        path = out_dir / f"dataset.{ext}"
-        ox.serialize(items, str(path), format=fmt, prefixes=PREFIXES if with_prefixes else None)
-        written[ext] = path
-    path = out_dir / "dataset.jsonld"
-    path.write_bytes(jsonld_bytes(to_jsonld(ordered)))
-    written["jsonld"] = path
-    return written
+def write_dumps(files: Sequence[tuple[str, Path]], shared: set[str], out_dir: Path) -> dict[str, Path]:
+    """Write every dump of the named graphs in ``files`` ((graph IRI, N-Quads file) pairs) into
+    ``out_dir``. ``shared`` names the graphs whose triples may also occur in other graphs (the
+    merged formats write a triple once); an article graph's triples are its own."""
+    paths = {ext: out_dir / f"dataset.{ext}" for ext in ("nq", "trig", "ttl", "nt", "jsonld")}
+    shared_triples = {q.triple for graph, path in files if graph in shared for q in _quads(path)}
+    written: set[ox.Triple] = set()
+    with (paths["nq"].open("wb") as nq, paths["trig"].open("wb") as trig, paths["ttl"].open("wb") as ttl,
+          paths["nt"].open("wb") as nt, paths["jsonld"].open("w", encoding="utf-8") as jsonld_file):
+        trig_doc, ttl_doc = _Document(trig), _Document(ttl)
+        head = json.dumps(JSONLD_CONTEXT, ensure_ascii=False, indent=1).replace("\n", "\n ")
+        jsonld_file.write('{\n "@context": ' + head + ',\n "@graph": [\n')
+        first = True
+        for graph, path in _graphs(files):
+            with path.open("rb") as source:
+                shutil.copyfileobj(source, nq)
+            quads = _quads(path)
+            trig_doc.write(ox.serialize(quads, format=ox.RdfFormat.TRIG, prefixes=PREFIXES))
+            triples = []
+            for quad in quads:
+                triple = quad.triple
+                if graph not in shared:
+                    if triple not in shared_triples:  # else it is written with its shared graph
+                        triples.append(triple)
+                elif triple not in written:
+                    written.add(triple)
+                    triples.append(triple)
+            if triples:
+                ttl_doc.write(ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES))
+            nt.write(ox.serialize(triples, format=ox.RdfFormat.N_TRIPLES))
+            for node in expanded_jsonld(quads):
+                text = json.dumps(compact_node(node), ensure_ascii=False, indent=1, sort_keys=True)
+                jsonld_file.write(("" if first else ",\n") + "  " + text.replace("\n", "\n  "))
+                first = False
+        jsonld_file.write("\n ]\n}\n")
+    return paths

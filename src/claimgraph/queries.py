@@ -161,16 +161,19 @@ def _term(param: QueryParameter, raw: str, base_iri: str, query: NamedQuery) -> 
     if param.type in ("entity", "iri"):
         if param.type == "entity" and re.fullmatch(r"[a-z0-9]+(?:-[a-z0-9]+)*", raw):
             return ox.NamedNode(f"{base_iri}entity/{raw}")
-        if not re.fullmatch(r"https?://[^\s<>\"{}|\\^`]+", raw):
-            raise bad("an entity key or an absolute http(s) IRI" if param.type == "entity"
-                      else "an absolute http(s) IRI")
-        return ox.NamedNode(raw)
+        expected = "an entity key or an absolute http(s) IRI" if param.type == "entity" else "an absolute http(s) IRI"
+        if not re.fullmatch(r"https?://[^\s<>\"{}|\\^`\x00-\x1f\x7f-\x9f]+", raw):
+            raise bad(expected)
+        try:
+            return ox.NamedNode(raw)
+        except ValueError:  # e.g. a malformed host or port
+            raise bad(expected) from None
     if param.type == "integer":
-        if not re.fullmatch(r"-?\d{1,18}", raw):
+        if not re.fullmatch(r"-?[0-9]{1,18}", raw):
             raise bad("a whole number")
         return ox.Literal(raw, datatype=ox.NamedNode(str(XSD.integer)))
     if param.type == "date":
-        if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", raw):
+        if not re.fullmatch(r"[0-9]{4}-[0-9]{2}-[0-9]{2}", raw):
             raise bad("a date YYYY-MM-DD")
         return ox.Literal(raw, datatype=ox.NamedNode(str(XSD.date)))
     if param.type == "language":

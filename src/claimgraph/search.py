@@ -9,6 +9,7 @@ from __future__ import annotations
 
 import re
 import sqlite3
+from collections.abc import Iterable
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -35,7 +36,7 @@ class Hit:
     score: float
 
 
-def build_index(quads: list[ox.Quad], iris: Iris, path: Path) -> int:
+def build_index(quads: Iterable[ox.Quad], iris: Iris, path: Path) -> int:
     """Index every named resource and every claim and quotation; returns the row count."""
     texts: dict[str, dict[str, list[str]]] = {}
     kinds: dict[str, str] = {}

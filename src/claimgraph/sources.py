@@ -35,10 +35,16 @@ from claimgraph.records import (
 from claimgraph.strict_yaml import YamlList, YamlMap, YamlStr, parse_yaml, read_text
 from claimgraph.vocabulary import SchemaVocabulary
 
-KEY_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*$")
-QID_RE = re.compile(r"^Q[1-9][0-9]*$")
-LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*$")
-PARTIAL_DATE_RE = re.compile(r"^\d{4}(?:-\d{2}(?:-\d{2})?)?$")
+# ASCII only, anchored with \Z ('$' would also match before a final newline, and '\d' matches
+# every script's digits): these values become IRIs and typed literals.
+KEY_RE = re.compile(r"^[a-z0-9]+(?:-[a-z0-9]+)*\Z")
+QID_RE = re.compile(r"^Q[1-9][0-9]*\Z")
+LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*\Z")
+PARTIAL_DATE_RE = re.compile(r"^[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?\Z")
+DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+# Characters an IRI must not carry (RFC 3987 4.1 forbids the bidi controls; the others are
+# invisible or are not text): formatting (bidi, zero-width), separators, controls, private use.
+_IRI_BAD_CATEGORIES = ("Cc", "Cf", "Zs", "Zl", "Zp", "Co", "Cs", "Cn")
 WIKIDATA_STATUSES = ("no-item", "unreconciled")
 LINK_METHODS = ("by-hand", "accepted-suggestion")
 CLAIM_KINDS = ("factual", "evaluative", "predictive", "normative")
@@ -121,15 +127,35 @@ class _Fields:
 
 def _check_key(key: str, path: Path, line: int, what: str) -> None:
     if not KEY_RE.match(key):
-        raise SourceError(f"{what} key '{key}' must be lowercase letters, digits and single '-' "
+        raise SourceError(f"{what} key {key!r} must be lowercase letters, digits and single '-' "
                           "(it becomes part of an IRI)", path, line)
+
+
+def url_problem(url: str) -> str | None:
+    """Why ``url`` cannot be an http(s) IRI of the dataset, or None when it can."""
+    parts = urlsplit(url)
+    if parts.scheme not in ("http", "https") or not parts.netloc or re.search(r"[\s<>\"{}|\\^`]", url):
+        return f"'{url}' is not an absolute http(s) URL without spaces"
+    hidden = next((ch for ch in url if unicodedata.category(ch) in _IRI_BAD_CATEGORIES), None)
+    if hidden is not None:
+        return (f"{url!r} contains the invisible or control character U+{ord(hidden):04X} "
+                f"({unicodedata.name(hidden, 'unnamed')}), which an IRI must not carry")
+    return None
+
+
+def base_iri_problem(base: str) -> str | None:
+    """Why ``base`` cannot be the base IRI the dataset's IRIs are minted under, or None."""
+    problem = url_problem(base)
+    if problem is None and (not base.endswith("/") or urlsplit(base).query or urlsplit(base).fragment):
+        problem = f"base_iri '{base}' must end with '/' and have no query or fragment"
+    return problem
 
 
 def _check_url(fields: _Fields, key: str) -> str:
     url = fields.text(key)
-    parts = urlsplit(url)
-    if parts.scheme not in ("http", "https") or not parts.netloc or re.search(r"[\s<>\"{}|\\^`]", url):
-        raise fields.error(key, f"'{url}' is not an absolute http(s) URL without spaces")
+    problem = url_problem(url)
+    if problem:
+        raise fields.error(key, problem)
     return url
 
 
@@ -146,9 +172,9 @@ def _relative(path: Path, data_dir: Path) -> str:
 def load_dataset_config(path: Path) -> DatasetConfig:
     fields = _Fields(parse_yaml(read_text(path), path), path, "the dataset settings")
     fields.check(("base_iri", "title", "description", "license", "publisher", "created"))
-    base = _check_url(fields, "base_iri")
-    if not base.endswith("/") or urlsplit(base).query or urlsplit(base).fragment:
-        raise fields.error("base_iri", f"base_iri '{base}' must end with '/' and have no query or fragment")
+    base = fields.text("base_iri")
+    if problem := base_iri_problem(base):
+        raise fields.error("base_iri", problem)
     created = fields.text("created")
     _check_date(created, fields, "created")
     return DatasetConfig(base, fields.text("title"), fields.text("description"),
@@ -161,7 +187,7 @@ def _check_date(value: str, fields: _Fields, key: str) -> None:
         date.fromisoformat(value)
     except ValueError:
         raise fields.error(key, f"'{value}' is not a date (YYYY-MM-DD)") from None
-    if not re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+    if not DATE_RE.fullmatch(value):
         raise fields.error(key, f"'{value}' is not a date (YYYY-MM-DD)")
 
 
@@ -239,7 +265,13 @@ def load_article(text_path: Path, data_dir: Path, entities: dict[str, Entity],
                  vocab: SchemaVocabulary) -> Article:
     slug = text_path.name.removesuffix(".txt")
     _check_key(slug, text_path, 1, "article file name (slug)")
-    front, first_line, body = split_front_matter(read_text(text_path), text_path)
+    text = read_text(text_path)
+    control = re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", text)  # Cc, but tab and newline
+    if control:
+        raise SourceError(f"the file contains the control character U+{ord(control.group()):04X}, which "
+                          "cannot be published as text (RDF/XML and HTML refuse it): remove it",
+                          text_path, text.count("\n", 0, control.start()) + 1)
+    front, first_line, body = split_front_matter(text, text_path)
     if not body.strip():
         raise SourceError("the article has no body after its front matter", text_path)
     fields = _Fields(parse_yaml(front, text_path, first_line), text_path, "the front matter")
@@ -274,7 +306,7 @@ def load_article(text_path: Path, data_dir: Path, entities: dict[str, Entity],
 
 
 def _check_publication_date(value: str, fields: _Fields) -> None:
-    if re.fullmatch(r"\d{4}-\d{2}-\d{2}", value):
+    if DATE_RE.fullmatch(value):
         _check_date(value, fields, "date_published")
         return
     try:
@@ -356,14 +388,14 @@ def _load_annotations(path: Path, body: str, entities: dict[str, Entity],
         for key, fields in entries:
             if key in seen:
                 raise SourceError(f"key '{key}' is already used at {seen[key]}; keys must be unique "
-                                  "within an annotations file", path, fields.line())
+                                  "within an annotations file", path, fields.key_line)
             seen[key] = fields.location()
 
     def anchor(fields: _Fields, required: bool = True) -> TextAnchor | None:
         if "text" not in fields.map and not required:
             return None
         occurrence = fields.optional_text("occurrence")
-        if occurrence is not None and not occurrence.isdigit():
+        if occurrence is not None and not re.fullmatch(r"[0-9]{1,9}", occurrence):
             raise fields.error("occurrence", "occurrence must be a whole number counting from 1")
         return find_anchor(body, fields.text("text"), int(occurrence) if occurrence else None,
                            path, fields.line("text"))

@@ -11,17 +11,20 @@ from collections.abc import Iterable, Mapping
 from dataclasses import dataclass, field
 from functools import cache
 
+import pyoxigraph as ox
 import pyshacl
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from claimgraph.errors import ValidationFailed
 from claimgraph.namespaces import CG, RDF, RDFS, SH, XSD
+from claimgraph.rdfterms import to_oxigraph
 from claimgraph.records import SourceLocation
-from claimgraph.resources import ONTOLOGY, SHAPES_DIR, project_file
+from claimgraph.resources import DATASET_CHECKS, ONTOLOGY, SHAPES, project_file
 from claimgraph.vocabulary import SchemaVocabulary
 
 SEVERITIES = {SH.Violation: "Violation", SH.Warning: "Warning", SH.Info: "Info"}
+THE_DATA = URIRef("https://claimgraph.example/shapes#TheData")
 
 
 @dataclass(frozen=True)
@@ -87,13 +90,57 @@ class ValidationReport:
 
 @cache
 def load_shapes() -> Graph:
-    shapes = Graph()
-    for path in sorted(project_file(SHAPES_DIR).glob("*.ttl")):
-        shapes.parse(path, format="turtle")
-    return shapes
+    """The node shapes pyshacl runs (shapes/claimgraph.ttl)."""
+    return Graph().parse(project_file(SHAPES), format="turtle")
 
 
-THE_DATA = URIRef("https://claimgraph.example/shapes#TheData")
+@dataclass(frozen=True)
+class DatasetCheck:
+    name: str
+    query: str  # the constraint's SELECT, with its declared prefixes
+    message: str
+
+
+@cache
+def dataset_checks() -> tuple[DatasetCheck, ...]:
+    """The SHACL-SPARQL constraints of shapes/dataset-checks.ttl, ready to run as queries."""
+    shapes = Graph().parse(project_file(DATASET_CHECKS), format="turtle")
+    checks = []
+    for shape in shapes.subjects(SH.targetNode, THE_DATA):
+        for constraint in sorted(shapes.objects(shape, SH.sparql)):
+            prefixes = []
+            for holder in shapes.objects(constraint, SH.prefixes):
+                for declaration in shapes.objects(holder, SH.declare):
+                    prefixes.append(f"PREFIX {shapes.value(declaration, SH.prefix)}: "
+                                    f"<{shapes.value(declaration, SH.namespace)}>")
+            select = str(shapes.value(constraint, SH.select))
+            checks.append(DatasetCheck(str(constraint).rsplit("#", 1)[-1], "\n".join([*prefixes, select]),
+                                       str(shapes.value(constraint, SH.message))))
+    return tuple(checks)
+
+
+def _fill(message: str, row: ox.QuerySolution, variables: list[str]) -> str:
+    for name in variables:
+        term = row[name]
+        message = message.replace("{?" + name + "}", term.value if term is not None else "")
+    return message
+
+
+def run_dataset_checks(data: Graph, locations: Mapping[str, SourceLocation]) -> list[Finding]:
+    """The whole-graph checks, as queries over an in-memory pyoxigraph copy of ``data``."""
+    store = ox.Store()
+    store.extend(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for s, p, o in data)
+    findings = []
+    for check in dataset_checks():
+        solutions = store.query(check.query, substitutions={ox.Variable("this"): ox.NamedNode(str(THE_DATA))})
+        variables = [v.value for v in solutions.variables]
+        for row in solutions:
+            node = row["value"]
+            path = row["path"] if "path" in variables else None
+            findings.append(Finding("Violation", node.value, check.name, _fill(check.message, row, variables),
+                                    path.value if path is not None else None, None,
+                                    _locate(node.value, locations)))
+    return findings
 
 
 def _class_hierarchy(data: Graph) -> list[tuple[URIRef, URIRef, URIRef]]:
@@ -151,7 +198,7 @@ def _shacl_findings(data: Graph, locations: Mapping[str, SourceLocation]) -> lis
                                         allow_warnings=True)
     if not isinstance(results, Graph):  # pyshacl could not run the shapes at all
         raise ValidationFailed(f"the SHACL shapes could not be run: {text}", None,
-                               project_file(SHAPES_DIR))
+                               project_file(SHAPES))
     findings = []
     for result in results.subjects(RDF.type, SH.ValidationResult):
         focus = results.value(result, SH.focusNode)
@@ -183,6 +230,7 @@ def validate_graph(content: Graph, everything: Iterable[Graph] = (),
     for triple in _class_hierarchy(content):
         data.add(triple)
     findings = _shacl_findings(data, locations)
+    findings += run_dataset_checks(data, locations)
     vocab = SchemaVocabulary.load()
     extra = ontology_superclasses()
     for graph in (content, *everything):

@@ -13,7 +13,7 @@ import pyoxigraph as ox
 from pyld import jsonld
 
 from claimgraph.documents.view import QuadView, S
-from claimgraph.dumps import offline_document_loader, schemaorg_context_subset
+from claimgraph.jsonld import offline_document_loader, schemaorg_context_subset
 from claimgraph.rdfterms import sort_quads
 
 _RDF_TYPE = "http://www.w3.org/1999/02/22-rdf-syntax-ns#type"

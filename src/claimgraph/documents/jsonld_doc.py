@@ -16,7 +16,7 @@ from typing import Any
 
 import pyoxigraph as ox
 
-from claimgraph.dumps import EXTRA_CONTEXT, JSONLD_CONTEXT, expanded_jsonld, schemaorg_context
+from claimgraph.jsonld import EXTRA_CONTEXT, JSONLD_CONTEXT, expanded_jsonld, schemaorg_context
 
 SCHEMA = "http://schema.org/"
 
@@ -62,7 +62,7 @@ def _compact_value(key: str, value: dict[str, Any]) -> Any:
     return value["@value"]
 
 
-def _compact_node(node: dict[str, Any]) -> dict[str, Any]:
+def compact_node(node: dict[str, Any]) -> dict[str, Any]:
     out: dict[str, Any] = {"id": node["@id"]}
     for key, values in node.items():
         if key == "@id":
@@ -71,7 +71,7 @@ def _compact_node(node: dict[str, Any]) -> dict[str, Any]:
             types = [_compact_iri(t, vocab=True) for t in values]
             out["type"] = types[0] if len(types) == 1 else types
         elif key == "@graph":
-            out["@graph"] = [_compact_node(n) for n in values]
+            out["@graph"] = [compact_node(n) for n in values]
         else:
             term = _compact_iri(key, vocab=True)
             compacted = [_compact_value(term, v) for v in values]
@@ -81,5 +81,5 @@ def _compact_node(node: dict[str, Any]) -> dict[str, Any]:
 
 def resource_jsonld(quads: Sequence[ox.Quad]) -> dict[str, Any]:
     """A JSON-LD document of ``quads`` (named graphs kept) with the dataset's context."""
-    nodes = [_compact_node(n) for n in expanded_jsonld(quads)]
+    nodes = [compact_node(n) for n in expanded_jsonld(quads)]
     return {"@context": JSONLD_CONTEXT, "@graph": nodes}

@@ -10,7 +10,7 @@ import pyoxigraph as ox
 
 from claimgraph.documents.formats import Format
 from claimgraph.documents.jsonld_doc import resource_jsonld
-from claimgraph.dumps import jsonld_bytes
+from claimgraph.jsonld import jsonld_bytes
 from claimgraph.namespaces import PREFIXES
 from claimgraph.rdfterms import sort_quads
 

@@ -210,6 +210,13 @@ class WorkerCrashed(EngineError):
     status = 500
 
 
+class QueryOutOfMemory(WorkerCrashed):
+    """The query needed more memory than a worker may use (``settings.worker_memory``)."""
+
+    kind = "memory"
+    status = 503
+
+
 class EngineUnavailable(EngineError):
     """The engine cannot answer at all: the store cannot be opened, or it is not running."""
 
@@ -267,6 +274,7 @@ def create_engine(settings: ServeSettings, *, allow_service: bool = False) -> Qu
         public_base=public,
         prefixes=PREFIXES,
         allow_service=allow_service,
+        memory_limit=settings.worker_memory * 1024 * 1024 if settings.worker_memory else None,
     )
 
 
@@ -276,14 +284,14 @@ _TOKEN_RE = re.compile(
     r"""
       (?P<ws>\s+)
     | (?P<comment>\#[^\r\n]*)
-    | (?P<iri><[^<>"{}|^`\\\x00-\x20]*>)
+    | (?P<iri><(?:[^<>"{}|^`\\\x00-\x20]|\\u[0-9A-Fa-f]{4}|\\U[0-9A-Fa-f]{8})*>)
     | (?P<string>'''(?:(?:'|'')?(?:[^'\\]|\\.))*'''
                | \"\"\"(?:(?:"|"")?(?:[^"\\]|\\.))*\"\"\"
                | '(?:[^'\\\r\n]|\\.)*'
                | "(?:[^"\\\r\n]|\\.)*")
     | (?P<var>[?$][\w\u00B7\u0300-\u036F\u203F-\u2040]*)
     | (?P<lang>@[A-Za-z]+(?:-[A-Za-z0-9]+)*)
-    | (?P<pname>(?:[^\W\d_][\w.\-\u00B7]*)?:(?:[\w\-.:%\\\u00B7]|\\.)*)
+    | (?P<pname>(?:[^\W\d_][\w.\-\u00B7]*)?:(?:\\[_~.\-!$&'()*+,;=/?\#@%]|[\w\-.:%\u00B7])*)
     | (?P<word>[^\W\d][\w]*)
     | (?P<other>.)
     """,
@@ -331,9 +339,32 @@ def query_form(text: str) -> str | None:
 
 def scan_query(text: str) -> QueryShape:
     """Form, dataset clause and SERVICE use, from the tokens (comments, strings and IRIs skipped:
-    a ``FROM`` inside a string or a variable ``?service`` does not count)."""
+    a ``FROM`` inside a string or a variable ``?service`` does not count). A lexical scan cannot
+    always tell an IRI from a ``<`` comparison, so ``uses_service`` may miss a SERVICE hidden
+    behind one: :func:`service_is_syntax` is the exact check."""
     words = {value.upper() for kind, value in _tokens(text) if kind == "word"}
     return QueryShape(query_form(text), "FROM" in words, "SERVICE" in words)
+
+
+_SERVICE_LETTERS = re.compile("service", re.IGNORECASE)
+
+
+def service_is_syntax(text: str, base_iri: str | None = None) -> bool:
+    """Whether the word SERVICE is SPARQL syntax (the keyword, or a prefix name) in ``text``, as
+    pyoxigraph's own parser reads it. Every occurrence of the letters is replaced by ``XERVICE``,
+    which is as valid as SERVICE inside a string, an IRI, a comment, a variable or a local name,
+    and is no keyword: if the query stops parsing, one of them was syntax. The probe store is
+    empty and the probe query has no SERVICE, so nothing is fetched."""
+    if not _SERVICE_LETTERS.search(text):
+        return False
+    probe = _SERVICE_LETTERS.sub("XERVICE", text)
+    try:
+        ox.Store().query(probe, base_iri=base_iri)
+    except SyntaxError:
+        return True
+    except Exception:  # an evaluation error on the empty store: it parsed
+        return False
+    return False
 
 
 def _rewrite_iris(text: str, public: str, internal: str) -> str:
@@ -363,6 +394,7 @@ class _Worker:
         self.process = process
         self.pid = process.pid
         self.queries = 0
+        self.isolated = False  # runs in a network namespace of its own
 
     async def call(self, message: Any) -> Any:
         payload = pickle.dumps(message, protocol=pickle.HIGHEST_PROTOCOL)
@@ -447,6 +479,10 @@ class LocalEngine(QueryEngine):
                 await asyncio.wait(pending)
         self._idle = None
 
+    def workers_isolated(self) -> bool:
+        """Whether every live worker runs without network access (see ``_isolate_network``)."""
+        return bool(self._workers) and all(w.isolated for w in self._workers)
+
     def worker_pids(self) -> list[int]:
         """The process ids of the live workers (for tests and health checks)."""
         return sorted(w.pid for w in self._workers)
@@ -473,6 +509,7 @@ class LocalEngine(QueryEngine):
             self._discard(worker)
             await process.wait()
             raise EngineUnavailable(reply.get("message", "a query worker could not start"))
+        worker.isolated = bool(reply.get("isolated"))
         return worker
 
     def _discard(self, worker: _Worker) -> None:
@@ -546,6 +583,10 @@ class LocalEngine(QueryEngine):
             code = worker.process.returncode
             log.error("query worker %d died (exit status %s) running a query", worker.pid, code)
             self._replace(worker)
+            limit = self._config["memory_limit"]
+            if limit and code == -6:  # SIGABRT: what Rust and C++ do when an allocation fails
+                raise QueryOutOfMemory(f"the query was stopped: it needed more than the {limit // 2**20} MB "
+                                       "of memory a query may use") from exc
             raise WorkerCrashed("the query crashed the process running it (exit status "
                                 f"{code}); the server is unaffected") from exc
         except BaseException:  # cancelled (client gone, server stopping): the worker's state is unknown
@@ -593,6 +634,9 @@ def worker_main() -> None:
     config = read()
     if config is None:
         return
+    with contextlib.suppress(OSError):  # if memory runs short anyway, the kernel kills a worker first
+        Path("/proc/self/oom_score_adj").write_text("1000")
+    isolated = False if config.get("allow_service") else _isolate_network()
     if config.get("memory_limit"):
         import resource
 
@@ -602,7 +646,7 @@ def worker_main() -> None:
     except (OSError, ValueError) as exc:
         write({"ok": False, "kind": "unavailable", "message": f"cannot open the store {config['store']}: {exc}"})
         return
-    write({"ok": True})
+    write({"ok": True, "isolated": isolated})
     while (request := read()) is not None:
         try:
             reply = execute(store, config, request)
@@ -616,6 +660,27 @@ def worker_main() -> None:
             write(reply)
         except BrokenPipeError:
             return
+
+
+def _isolate_network() -> bool:
+    """Move this worker into a new, empty network namespace (Linux): whatever a query manages to
+    ask for, the process has no network to send it on. Needs root (CAP_SYS_ADMIN) or
+    unprivileged user namespaces; False where neither is available (the SERVICE checks remain)."""
+    if not sys.platform.startswith("linux"):
+        return False
+    try:
+        import ctypes
+
+        libc = ctypes.CDLL(None, use_errno=True)
+        for flags in (_CLONE_NEWNET, _CLONE_NEWUSER | _CLONE_NEWNET):
+            if libc.unshare(flags) == 0:
+                return True
+    except (OSError, AttributeError):
+        pass
+    return False
+
+
+_CLONE_NEWUSER, _CLONE_NEWNET = 0x10000000, 0x40000000
 
 
 def _die_with_parent() -> None:
@@ -639,7 +704,8 @@ def execute(store: ox.Store, config: Mapping[str, Any], request: Mapping[str, An
     shape = scan_query(text)
     if shape.is_update:
         raise _Failure("refused", "SPARQL Update is not accepted: this endpoint is read-only")
-    if shape.uses_service and not config.get("allow_service"):
+    if not config.get("allow_service") and (shape.uses_service
+                                            or service_is_syntax(text, config.get("base_iri"))):
         raise _Failure("refused", "SERVICE (federated query) is not allowed on this endpoint: it never "
                                   "sends requests to other services")
     public = config.get("public_base")

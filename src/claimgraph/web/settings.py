@@ -16,6 +16,8 @@ class ServeSettings:
     workers: int = 2  # query worker processes
     endpoint: str | None = None  # a remote SPARQL endpoint to serve from instead of the store
     max_request_bytes: int = 1_000_000
+    worker_memory: int | None = 2048  # MB of address space per query worker; None: no limit
+    body_timeout: float = 30.0  # seconds a client has to send a request body (/sparql POST)
 
     def to_public(self, iri: str) -> str:
         """An IRI of the dataset as a link on this server."""

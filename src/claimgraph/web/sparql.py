@@ -30,16 +30,19 @@ names it in one word):
        ``application/sparql-update`` body, or an update operation in ``query=``), ``SERVICE``
 405    a method other than GET, HEAD, POST, OPTIONS (with ``Allow``)
 406    no acceptable result format for this query form
+408    the request body did not arrive within ``settings.body_timeout`` seconds
 413    a request body larger than ``settings.max_request_bytes``; 414 for such a URL
 415    a POST that is neither form-encoded nor ``application/sparql-query``, or not UTF-8
 500    the query crashed its worker process (the server is unaffected)
-503    the query was stopped at the time limit (``Claimgraph-Error: timeout``), or every worker
-       stayed busy for the whole time limit (``Claimgraph-Error: busy``, with ``Retry-After``)
+503    the query was stopped at the time limit (``Claimgraph-Error: timeout``) or at the memory
+       limit (``Claimgraph-Error: memory``), or every worker stayed busy for the whole time
+       limit (``Claimgraph-Error: busy``, with ``Retry-After``)
 =====  ====================================================================================
 """
 
 from __future__ import annotations
 
+import asyncio
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -74,6 +77,7 @@ from claimgraph.web.engine import (
     EngineUnavailable,
     QueryEngine,
     QueryEvaluationError,
+    QueryOutOfMemory,
     QueryRefused,
     QuerySyntaxError,
     QueryTimeout,
@@ -231,6 +235,9 @@ def _engine_error(exc: EngineError) -> ProtocolError:
                              exc.kind)
     if isinstance(exc, EngineBusy):
         return ProtocolError(503, exc.message, exc.kind, {"Retry-After": "2"})
+    if isinstance(exc, QueryOutOfMemory):
+        return ProtocolError(503, exc.message + "; narrow it down (e.g. with a LIMIT, or without ORDER BY)",
+                             exc.kind)
     if isinstance(exc, WorkerCrashed):
         return ProtocolError(500, exc.message, exc.kind)
     if isinstance(exc, EngineUnavailable):
@@ -472,11 +479,18 @@ class SparqlEndpoint:
                 raise ProtocolError(413, f"the request body is larger than the limit of {limit} bytes", "too-large")
         chunks = []
         total = 0
-        async for chunk in request.stream():
-            total += len(chunk)
-            if total > limit:
-                raise ProtocolError(413, f"the request body is larger than the limit of {limit} bytes", "too-large")
-            chunks.append(chunk)
+        seconds = self.settings.body_timeout
+        try:
+            async with asyncio.timeout(seconds):  # a client trickling its body holds no slot for long
+                async for chunk in request.stream():
+                    total += len(chunk)
+                    if total > limit:
+                        raise ProtocolError(413, f"the request body is larger than the limit of {limit} bytes",
+                                            "too-large")
+                    chunks.append(chunk)
+        except TimeoutError:
+            raise ProtocolError(408, f"the request body did not arrive within {seconds:g} s", "slow-client",
+                                {"Connection": "close"}) from None
         return b"".join(chunks)
 
     def _options(self, request: Request) -> Response:

@@ -1,0 +1,92 @@
+"""The incremental build cache: an article whose sources, registry and rules are unchanged
+is not mapped or validated again; its graph file is reused from the previous output.
+
+The cache lives in the build output (``cache/``), so it is swapped in and out with it
+atomically, and a failed build never leaves a half-written cache behind.
+"""
+
+from __future__ import annotations
+
+import hashlib
+import json
+import os
+import shutil
+from dataclasses import asdict
+from pathlib import Path
+
+from claimgraph import __version__
+from claimgraph.records import Article, Corpus, SourceLocation
+from claimgraph.resources import DATASET_CHECKS, ONTOLOGY, SCHEMAORG_VOCAB, SHAPES, project_file
+from claimgraph.validation import Finding
+
+CACHE_DIR = "cache"
+GRAPHS_DIR = "cache/graphs"
+INDEX = "cache/index.json"
+
+
+def rules_digest(corpus: Corpus, base: str) -> str:
+    """What every article's result depends on besides its own files: the registry, the
+    shapes, the vocabularies, the base IRI and claimgraph's version."""
+    digest = hashlib.sha256(f"{__version__}\n{base}\n".encode())
+    for source in corpus.sources:
+        if not source.relative_path.startswith("articles/"):
+            digest.update(f"{source.relative_path}:{source.sha256}\n".encode())
+    for relative in (SHAPES, DATASET_CHECKS, ONTOLOGY, SCHEMAORG_VOCAB):
+        digest.update(hashlib.sha256(project_file(relative).read_bytes()).hexdigest().encode())
+    return digest.hexdigest()
+
+
+def article_key(article: Article, rules: str) -> str:
+    parts = [rules] + [f"{s.relative_path}:{s.sha256}" for s in article.sources]
+    return hashlib.sha256("\n".join(parts).encode()).hexdigest()
+
+
+def finding_to_json(finding: Finding) -> dict:
+    data = asdict(finding)
+    if finding.location:
+        data["location"] = [str(finding.location.path), finding.location.line]
+    return data
+
+
+def finding_from_json(data: dict) -> Finding:
+    location = data.pop("location", None)
+    return Finding(**data, location=SourceLocation(Path(location[0]), location[1]) if location else None)
+
+
+def read_index(out_dir: Path) -> dict[str, dict]:
+    """The previous build's cache entries whose graph files are still there."""
+    try:
+        index = json.loads((out_dir / INDEX).read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return {}
+    entries = index.get("articles", {}) if isinstance(index, dict) else {}
+    return {slug: entry for slug, entry in entries.items()
+            if isinstance(entry, dict) and (out_dir / GRAPHS_DIR / f"{slug}.nq").is_file()}
+
+
+def reuse(previous_out: Path, new_out: Path, slug: str) -> Path:
+    """Bring a cached graph file into the new output (a hard link: no copy of the bytes)."""
+    source = previous_out / GRAPHS_DIR / f"{slug}.nq"
+    target = new_out / GRAPHS_DIR / f"{slug}.nq"
+    target.parent.mkdir(parents=True, exist_ok=True)
+    try:
+        os.link(source, target)
+    except OSError:
+        shutil.copyfile(source, target)
+    return target
+
+
+def read_registry_entry(out_dir: Path) -> dict | None:
+    """The previous build's registry validation (its rules digest and warnings)."""
+    try:
+        entry = json.loads((out_dir / INDEX).read_text(encoding="utf-8")).get("registry")
+    except (OSError, ValueError, AttributeError):
+        return None
+    return entry if isinstance(entry, dict) else None
+
+
+def write_index(out_dir: Path, entries: dict[str, dict], registry: dict) -> None:
+    path = out_dir / INDEX
+    path.parent.mkdir(parents=True, exist_ok=True)
+    path.write_text(json.dumps({"articles": entries, "registry": registry}, indent=0, sort_keys=True) + "\n",
+                    encoding="utf-8")
