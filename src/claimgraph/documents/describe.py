@@ -80,10 +80,11 @@ def _neighbours(store: ox.Store, quads: list[ox.Quad], iri: str,
                 predicates: tuple[ox.NamedNode, ...]) -> list[ox.Quad]:
     others = {t.value for q in quads for t in (q.subject, q.object)
               if isinstance(t, ox.NamedNode) and not t.value.startswith(iri)}
+    wanted = set(predicates)
     found = []
-    for other in sorted(others):
-        for predicate in predicates:
-            found.extend(store.quads_for_pattern(ox.NamedNode(other), predicate, None, None))
+    for other in sorted(others):  # one look-up per resource, filtered here: fewer store calls
+        found.extend(q for q in store.quads_for_pattern(ox.NamedNode(other), None, None, None)
+                     if q.predicate in wanted)
     return found
 
 

@@ -11,7 +11,7 @@ document expands to exactly its quads.
 from __future__ import annotations
 
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import pyoxigraph as ox
@@ -39,6 +39,7 @@ def _coerced_terms() -> frozenset[str]:
                      if isinstance(value, dict) and ("@type" in value or "@container" in value))
 
 
+@lru_cache(maxsize=1 << 16)
 def _compact_iri(iri: str, vocab: bool) -> str:
     if vocab and iri.startswith(SCHEMA) and "/" not in iri[len(SCHEMA):] and ":" not in iri[len(SCHEMA):]:
         return iri[len(SCHEMA):]

@@ -46,7 +46,8 @@ def dataset_prefixes(public_base: str) -> dict[str, str]:
 def serialize(quads: Iterable[ox.Quad], fmt: Format, public_base: str,
               rewrite: Rewrite | None = None) -> bytes:
     """``quads`` in ``fmt`` (an RDF format); triple formats merge the graphs."""
-    ordered = sort_quads(rewrite_quads(quads, rewrite))
+    # descriptions come sorted; only rewritten IRIs can change the order
+    ordered = sort_quads(rewrite_quads(quads, rewrite)) if rewrite else list(quads)
     if fmt.extension == "jsonld":
         return jsonld_bytes(resource_jsonld(ordered))
     assert fmt.rdf_format is not None, f"{fmt.media_type} is not an RDF format"
