@@ -13,6 +13,9 @@ from claimgraph.build import BuildResult, build
 from claimgraph.publishing import STORE_DIR
 from claimgraph.queries import QueryResult, bind_parameters, find_query, run_query
 
+# Every test fails if the code under test opens a connection beyond loopback.
+pytest_plugins = ["netguard"]
+
 ROOT = Path(__file__).resolve().parents[1]
 DATA = ROOT / "data"
 EXTRA = ROOT / "tests" / "fixtures" / "extra"

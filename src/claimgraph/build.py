@@ -31,6 +31,7 @@ from claimgraph.batches import BATCH_SIZE, ArticleGraph, BatchResult, process_ba
 from claimgraph.buildcache import (
     GRAPHS_DIR,
     article_key,
+    file_sha256,
     finding_from_json,
     finding_to_json,
     read_index,
@@ -168,7 +169,7 @@ def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None 
         for graph in result.graphs:
             files[graph.graph_iri] = graph.path
             sizes[graph.graph_iri] = graph.size
-            index[graph.slug] = {"key": keys[graph.slug], "size": graph.size,
+            index[graph.slug] = {"key": keys[graph.slug], "size": graph.size, "sha256": file_sha256(graph.path),
                                  "findings": [finding_to_json(f) for f in by_slug.get(graph.slug, [])
                                               if f.severity != "Violation"]}
     # The shared graphs: the registry (validated on its own), the ontology, Wikidata's facts

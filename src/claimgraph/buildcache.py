@@ -61,7 +61,20 @@ def read_index(out_dir: Path) -> dict[str, dict]:
         return {}
     entries = index.get("articles", {}) if isinstance(index, dict) else {}
     return {slug: entry for slug, entry in entries.items()
-            if isinstance(entry, dict) and (out_dir / GRAPHS_DIR / f"{slug}.nq").is_file()}
+            if isinstance(entry, dict) and _intact(out_dir / GRAPHS_DIR / f"{slug}.nq", entry.get("sha256"))}
+
+
+def file_sha256(path: Path) -> str:
+    return hashlib.sha256(path.read_bytes()).hexdigest()
+
+
+def _intact(path: Path, expected: object) -> bool:
+    """A cached graph is reused only if its file still has the bytes the build wrote: a
+    damaged or edited file is mapped again rather than published."""
+    try:
+        return isinstance(expected, str) and file_sha256(path) == expected
+    except OSError:
+        return False
 
 
 def reuse(previous_out: Path, new_out: Path, slug: str) -> Path:

@@ -114,6 +114,8 @@ def _parser() -> argparse.ArgumentParser:
                    "for the User-Agent, as Wikimedia's policy asks (default: $CLAIMGRAPH_CONTACT)")
     p.add_argument("--candidates", type=int, default=5, help="candidates kept per entity (default: 5)")
     p.add_argument("--no-input", action="store_true", help="never ask to accept candidates, even at a terminal")
+    p.add_argument("--allow-shrink", action="store_true", help="refresh the cache even if the endpoint describes "
+                   "less than half of the items the cache describes now")
     return parser
 
 
@@ -282,7 +284,7 @@ def _cmd_link(args: argparse.Namespace) -> int:
         return decide(*args.accept)
     only = args.check or args.reconcile or args.enrich
     outcome = link(args.data, client(), check=args.check or not only, reconcile=args.reconcile or not only,
-                   enrich=args.enrich or not only, limit=args.candidates)
+                   enrich=args.enrich or not only, limit=args.candidates, allow_shrink=args.allow_shrink)
     sys.stdout.write(report.format_outcome(outcome))
     status = EXIT_OK
     if outcome.check and outcome.check.problems:

@@ -67,6 +67,8 @@ def recover_output(out_dir: Path) -> None:
 def write_atomically(out_dir: Path, write: Callable[[Path], None]) -> None:
     """Call ``write(tmp)`` to fill a fresh folder, then swap it in as ``out_dir``."""
     out_dir = out_dir.absolute()
+    if out_dir.exists() and not out_dir.is_dir():
+        raise OutputError("the output path exists and is not a folder: choose another --out", out_dir)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
         recover_output(out_dir)
@@ -83,7 +85,11 @@ def write_atomically(out_dir: Path, write: Callable[[Path], None]) -> None:
         else:
             previous = out_dir.with_name(out_dir.name + ".previous")
             out_dir.rename(previous)
-            tmp.rename(out_dir)
+            try:
+                tmp.rename(out_dir)
+            except OSError:
+                previous.rename(out_dir)  # put the previous output back before reporting
+                raise
             shutil.rmtree(previous)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)

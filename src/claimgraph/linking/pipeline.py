@@ -10,10 +10,12 @@ from dataclasses import dataclass, field
 from datetime import UTC, date, datetime
 from pathlib import Path
 
+import pyoxigraph as ox
+
 from claimgraph.errors import ClaimgraphError, SourceError
-from claimgraph.linking.cache import CACHE_FILE, CacheProvenance, write_cache
+from claimgraph.linking.cache import CACHE_FILE, CacheProvenance, load_cache, write_cache
 from claimgraph.linking.classes import TypeRules, load_type_rules
-from claimgraph.linking.client import Exchange, WikidataClient
+from claimgraph.linking.client import Exchange, LinkError, WikidataClient, wikidata_item
 from claimgraph.linking.enrich import fetch_triples
 from claimgraph.linking.reconcile import (
     SUGGESTIONS_FILE,
@@ -74,8 +76,32 @@ def _cache_items(corpus: Corpus, rules: TypeRules, vocab: SchemaVocabulary,
             if e.wikidata_id}
 
 
+# Refuse, unless told otherwise, a refresh that would leave the cache with facts about fewer than
+# this share of the items it described: an endpoint that answers "no results" for everything (an
+# empty stand-in, a wrong URL that happens to speak SPARQL) must not wipe the committed cache.
+CACHE_SHRINK_LIMIT = 0.5
+
+
+class CacheShrinkRefused(LinkError):
+    """The refreshed cache would describe far fewer items than the one on disk."""
+
+
+def _check_cache_shrink(path: Path, expected: set[str], triples: list) -> None:
+    fetched = {t.subject.value for t in triples if isinstance(t.subject, ox.NamedNode)} & expected
+    before = load_cache(path).items() & expected if path.is_file() else set()
+    if expected and not fetched:
+        raise CacheShrinkRefused(f"the endpoint returned no facts about any of the {len(expected)} linked "
+                                 f"item(s): refusing to empty the cache {path.name} (is it the right endpoint? "
+                                 "pass --allow-shrink to write it anyway)")
+    if before and len(fetched) < CACHE_SHRINK_LIMIT * len(before):
+        raise CacheShrinkRefused(f"the endpoint returned facts about {len(fetched)} of the {len(expected)} linked "
+                                 f"item(s), and the cache describes {len(before)}: refusing to shrink it below "
+                                 f"{CACHE_SHRINK_LIMIT:.0%} (pass --allow-shrink to write it anyway)")
+
+
 def link(data_dir: Path, client: WikidataClient, *, check: bool = True, reconcile: bool = True,
-         enrich: bool = True, limit: int = 5, now: datetime | None = None) -> LinkOutcome:
+         enrich: bool = True, limit: int = 5, now: datetime | None = None,
+         allow_shrink: bool = False) -> LinkOutcome:
     """Verify the links, suggest candidates for unreconciled entities, refresh the cache."""
     data_dir = Path(data_dir)
     vocab = SchemaVocabulary.load()
@@ -91,7 +117,10 @@ def link(data_dir: Path, client: WikidataClient, *, check: bool = True, reconcil
         outcome.suggestions = suggest(todo, entity_languages(corpus), linked, rules, vocab, client, limit)
     triples = None
     if enrich:
-        triples = fetch_triples(client, _cache_items(corpus, rules, vocab))
+        items = _cache_items(corpus, rules, vocab)
+        triples = fetch_triples(client, items)
+        if not allow_shrink:
+            _check_cache_shrink(data_dir / CACHE_FILE, {wikidata_item(q).value for q in items}, triples)
         outcome.cached_items = len({t.subject for t in triples})
     # every query has succeeded: only now does anything on disk change
     if outcome.suggestions is not None:

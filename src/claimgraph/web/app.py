@@ -8,6 +8,7 @@ request does work proportional to what it returns.
 from __future__ import annotations
 
 import contextlib
+import dataclasses
 import json
 from collections.abc import AsyncIterator
 from dataclasses import dataclass
@@ -96,15 +97,24 @@ def wants_json(request: Request, extension: str | None = None) -> bool:
 
 def create_app(settings: ServeSettings, engine: QueryEngine | None = None) -> Starlette:
     data = open_dataset(settings)
+    # The named queries get a worker of their own: public /sparql queries running into the time
+    # limit on every worker must not keep the site's own query pages waiting.
+    pages_engine = engine or (create_engine(dataclasses.replace(settings, workers=1))
+                              if not settings.endpoint else None)
     engine = engine or create_engine(settings)
+    pages_engine = pages_engine or engine
     linker = Linker(settings.base_iri, settings.base_url)
 
     @contextlib.asynccontextmanager
     async def lifespan(app: Starlette) -> AsyncIterator[None]:
         await engine.start()
         try:
+            if pages_engine is not engine:
+                await pages_engine.start()
             yield
         finally:
+            if pages_engine is not engine:
+                await pages_engine.stop()
             await engine.stop()
             data.search.close()
 
@@ -218,7 +228,7 @@ def create_app(settings: ServeSettings, engine: QueryEngine | None = None) -> St
         Route("/ontology", ontology),
         Route("/ontology.{ext}", ontology),
         Route("/shapes", shapes),
-        *named_queries.routes(settings, engine, queries, linker, data.site),
+        *named_queries.routes(settings, pages_engine, queries, linker, data.site),
         *sparql_routes(settings, engine, html_page=sparql_ui),
         Route("/{path:path}", resource),
     ]

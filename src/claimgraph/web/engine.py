@@ -210,6 +210,13 @@ class WorkerCrashed(EngineError):
     status = 500
 
 
+class QueryTooComplex(EngineError):
+    """The query is nested too deep or has too many terms to be parsed safely."""
+
+    kind = "too-complex"
+    status = 400
+
+
 class QueryOutOfMemory(WorkerCrashed):
     """The query needed more memory than a worker may use (``settings.worker_memory``)."""
 
@@ -226,7 +233,7 @@ class EngineUnavailable(EngineError):
 
 _ERROR_KINDS: dict[str, type[EngineError]] = {
     cls.kind: cls for cls in (QuerySyntaxError, QueryRefused, QueryEvaluationError, EngineUnavailable,
-                              EngineError)
+                              QueryTooComplex, EngineError)
 }
 
 # --- the engine interface ----------------------------------------------------------------------
@@ -306,6 +313,8 @@ class QueryShape:
     form: str | None  # SELECT/ASK/CONSTRUCT/DESCRIBE, an update keyword (INSERT, CLEAR…), or None
     has_dataset_clause: bool  # FROM or FROM NAMED
     uses_service: bool  # SERVICE anywhere, at any depth
+    tokens: int = 0  # terms, keywords and punctuation
+    depth: int = 0  # the deepest nesting of {}, () and []
 
     @property
     def is_update(self) -> bool:
@@ -342,8 +351,27 @@ def scan_query(text: str) -> QueryShape:
     a ``FROM`` inside a string or a variable ``?service`` does not count). A lexical scan cannot
     always tell an IRI from a ``<`` comparison, so ``uses_service`` may miss a SERVICE hidden
     behind one: :func:`service_is_syntax` is the exact check."""
-    words = {value.upper() for kind, value in _tokens(text) if kind == "word"}
-    return QueryShape(query_form(text), "FROM" in words, "SERVICE" in words)
+    words: set[str] = set()
+    tokens = depth = deepest = 0
+    for kind, value in _tokens(text):
+        tokens += 1
+        if kind == "word":
+            words.add(value.upper())
+        elif value in "{([":
+            depth += 1
+            deepest = max(deepest, depth)
+        elif value in "})]":
+            depth -= 1
+    return QueryShape(query_form(text), "FROM" in words, "SERVICE" in words, tokens, deepest)
+
+
+# pyoxigraph parses and evaluates recursively: a query nested thousands of levels deep, or a
+# chain of thousands of joins, unions or operators, overflows a worker's stack and kills it. Such
+# a query is refused before it reaches the parser (and the workers run queries on a large stack,
+# so everything under these limits is far from the edge).
+MAX_QUERY_TOKENS = 20_000
+MAX_QUERY_DEPTH = 500
+QUERY_STACK_BYTES = 256 * 1024 * 1024
 
 
 _SERVICE_LETTERS = re.compile("service", re.IGNORECASE)
@@ -647,19 +675,30 @@ def worker_main() -> None:
         write({"ok": False, "kind": "unavailable", "message": f"cannot open the store {config['store']}: {exc}"})
         return
     write({"ok": True, "isolated": isolated})
-    while (request := read()) is not None:
-        try:
-            reply = execute(store, config, request)
-        except _Failure as failure:
-            reply = {"ok": False, "kind": failure.kind, "message": failure.message}
-        except (KeyboardInterrupt, SystemExit):
-            raise
-        except BaseException as exc:
-            reply = {"ok": False, "kind": "error", "message": f"the query failed: {type(exc).__name__}: {exc}"}
-        try:
-            write(reply)
-        except BrokenPipeError:
-            return
+
+    def serve() -> None:
+        while (request := read()) is not None:
+            try:
+                reply = execute(store, config, request)
+            except _Failure as failure:
+                reply = {"ok": False, "kind": failure.kind, "message": failure.message}
+            except (KeyboardInterrupt, SystemExit):
+                raise
+            except BaseException as exc:
+                reply = {"ok": False, "kind": "error", "message": f"the query failed: {type(exc).__name__}: {exc}"}
+            try:
+                write(reply)
+            except BrokenPipeError:
+                return
+
+    import threading
+
+    # reserved address space, touched only by deep queries; a small memory limit gets a smaller one
+    limit = config.get("memory_limit")
+    threading.stack_size(min(QUERY_STACK_BYTES, limit // 8) if limit else QUERY_STACK_BYTES)
+    runner = threading.Thread(target=serve, name="query")
+    runner.start()
+    runner.join()
 
 
 def _isolate_network() -> bool:
@@ -704,6 +743,10 @@ def execute(store: ox.Store, config: Mapping[str, Any], request: Mapping[str, An
     shape = scan_query(text)
     if shape.is_update:
         raise _Failure("refused", "SPARQL Update is not accepted: this endpoint is read-only")
+    if shape.tokens > MAX_QUERY_TOKENS or shape.depth > MAX_QUERY_DEPTH:
+        raise _Failure("too-complex", f"the query is too complex to run here: it has {shape.tokens} terms, nested "
+                                      f"{shape.depth} levels deep (the limits are {MAX_QUERY_TOKENS} terms and "
+                                      f"{MAX_QUERY_DEPTH} levels)")
     if not config.get("allow_service") and (shape.uses_service
                                             or service_is_syntax(text, config.get("base_iri"))):
         raise _Failure("refused", "SERVICE (federated query) is not allowed on this endpoint: it never "

@@ -29,6 +29,7 @@ from claimgraph.web.engine import (
     QueryRefused,
     QuerySyntaxError,
     QueryTimeout,
+    QueryTooComplex,
     SparqlRequest,
     SparqlResponse,
     execute,
@@ -138,7 +139,7 @@ class RemoteEngine(QueryEngine):
                                timeout) from None
         if not reply["ok"]:
             kind = reply["kind"]
-            error = {"syntax": QuerySyntaxError, "refused": QueryRefused,
+            error = {"syntax": QuerySyntaxError, "refused": QueryRefused, "too-complex": QueryTooComplex,
                      "evaluation": QueryEvaluationError}.get(kind, EngineUnavailable)
             raise error(reply["message"])
         return SparqlResponse(reply["body"], reply["media_type"], reply["form"], reply["truncated"],

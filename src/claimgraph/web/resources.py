@@ -76,6 +76,10 @@ def dereference(request: Request, store: ox.Store, iris: Iris, settings: ServeSe
     resource_path, extension = split_extension(path)
     iri = iris.base + resource_path
     public_url = settings.base_url + quote(resource_path, safe="/:@-._~!$&'()*+,;=")
+    try:
+        ox.NamedNode(iri)
+    except ValueError:  # a path no IRI of the dataset can have (NUL, an undecodable byte…)
+        return not_found(f"<{public_url}>")
     description = describe(store, iri, iris)
     if not description.found:
         return not_found(f"<{public_url}>")

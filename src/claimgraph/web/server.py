@@ -42,6 +42,7 @@ def _guarded_protocol(header_timeout: float, max_header_bytes: int) -> type | st
             self._head_size = 0
             self._head_tail = b""
             self._head_timer = None
+            self._refused = False
             self._start_head()
 
         def _start_head(self) -> None:
@@ -58,6 +59,8 @@ def _guarded_protocol(header_timeout: float, max_header_bytes: int) -> type | st
                 self._head_timer = None
 
         def data_received(self, data: bytes) -> None:
+            if self._refused:
+                return  # a lingering close: read and drop what the client still sends
             if self._reading_head:
                 window = self._head_tail + data
                 end = window.find(b"\r\n\r\n")
@@ -89,10 +92,15 @@ def _guarded_protocol(header_timeout: float, max_header_bytes: int) -> type | st
 
         def _refuse(self, status: int, phrase: str, message: str) -> None:
             self._end_head()
+            self._refused = True
             body = (message + "\n").encode("ascii")
             self.transport.write(f"HTTP/1.1 {status} {phrase}\r\ncontent-type: text/plain; charset=utf-8\r\n"
                                  f"content-length: {len(body)}\r\nconnection: close\r\n\r\n".encode("ascii") + body)
-            self.transport.close()
+            # Half-close, then drop what still arrives for a moment before closing: closing with
+            # unread input would reset the connection, and the client might lose the answer.
+            if self.transport.can_write_eof():
+                self.transport.write_eof()
+            self.loop.call_later(2.0, self.transport.close)
 
     return GuardedHttpToolsProtocol
 

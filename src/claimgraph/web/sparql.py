@@ -23,7 +23,8 @@ names it in one word):
 200    the answer; ``Claimgraph-Results-Truncated: <limit>`` when the result cap cut it short
        (see ``claimgraph.web.engine`` for how the body says so too)
 204    a CORS preflight or an ``OPTIONS`` request
-400    malformed query (the parser's message), protocol errors: two queries, query and update
+400    malformed query (the parser's message), a query nested or long beyond the engine's limits
+       (``Claimgraph-Error: too-complex``), protocol errors: two queries, query and update
        together, no query (with dataset parameters or on POST), an empty query, a body that is
        not UTF-8, an invalid graph IRI, an unknown ``format``
 403    read-only: any SPARQL Update (``update=`` in the URL or form, an
@@ -43,6 +44,7 @@ names it in one word):
 from __future__ import annotations
 
 import asyncio
+import contextlib
 import inspect
 import re
 from collections.abc import Awaitable, Callable, Mapping, Sequence
@@ -81,7 +83,9 @@ from claimgraph.web.engine import (
     QueryRefused,
     QuerySyntaxError,
     QueryTimeout,
+    QueryTooComplex,
     SparqlRequest,
+    SparqlResponse,
     WorkerCrashed,
     create_engine,
     query_form,
@@ -228,6 +232,8 @@ def _engine_error(exc: EngineError) -> ProtocolError:
         return ProtocolError(400, f"the query does not parse: {exc.message}", exc.kind)
     if isinstance(exc, QueryRefused):
         return ProtocolError(403, exc.message, exc.kind)
+    if isinstance(exc, QueryTooComplex):
+        return ProtocolError(400, exc.message, exc.kind)
     if isinstance(exc, QueryEvaluationError):
         return ProtocolError(400, f"the query cannot be evaluated: {exc.message}", exc.kind)
     if isinstance(exc, QueryTimeout):
@@ -441,13 +447,32 @@ class SparqlEndpoint:
         media_type = self._choose(request, formats, offers, graph_form)
         sparql = SparqlRequest(query, media_type, default_graphs, named_graphs)
         try:
-            answer = await self.engine.run(sparql)
+            answer = await self._run_while_connected(request, sparql)
         except EngineError as exc:
             raise _engine_error(exc) from None
         headers = {"Vary": "Accept"}
         if answer.truncated:
             headers[TRUNCATED_HEADER] = str(answer.limit)
         return Response(answer.body, media_type=_with_charset(answer.media_type), headers=headers)
+
+    async def _run_while_connected(self, request: Request, sparql: SparqlRequest) -> SparqlResponse:
+        """Run the query, and stop it if the client goes away first: a client that sends heavy
+        queries and hangs up does not keep the workers busy for the whole time limit."""
+        query = asyncio.ensure_future(self.engine.run(sparql))
+        gone = asyncio.ensure_future(_disconnected(request))
+        try:
+            done, _ = await asyncio.wait({query, gone}, return_when=asyncio.FIRST_COMPLETED)
+        except BaseException:
+            query.cancel()
+            raise
+        finally:
+            gone.cancel()
+        if query in done:
+            return query.result()
+        query.cancel()  # the engine replaces the worker that was running it
+        with contextlib.suppress(BaseException):
+            await query
+        raise ProtocolError(499, "the client closed the connection before the answer", "client-gone")
 
     def _choose(self, request: Request, formats: Sequence[str], offers: Sequence[str], graph_form: bool) -> str:
         if formats:
@@ -551,6 +576,12 @@ class SparqlEndpoint:
             rows = json.loads(answer.body)["results"]["bindings"]
             self._graphs = [row["g"]["value"] for row in rows if row.get("g", {}).get("type") == "uri"]
         return self._graphs
+
+
+async def _disconnected(request: Request) -> None:
+    """Return when the client has closed the connection (the request body is read by then)."""
+    while (await request.receive())["type"] != "http.disconnect":
+        pass
 
 
 def _known_format(value: str) -> bool:
