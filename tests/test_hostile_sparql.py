@@ -342,7 +342,7 @@ def test_a_client_that_hangs_up_frees_its_worker(lone_worker):
     started = time.monotonic()
     response = httpx.get(url, params={"query": "ASK {}"}, timeout=30)
     assert response.status_code == 200
-    assert time.monotonic() - started < 3, "the abandoned query kept the only worker busy"
+    assert time.monotonic() - started < 5, "the abandoned query kept the only worker busy"
 
 
 # ---------------------------------------------------------------- the result cap says so
