@@ -16,7 +16,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Graph
 
-from claimgraph.mapping import map_article, map_registry
+from claimgraph.mapping import map_article, map_registry, mentioned_entities
 from claimgraph.metadata import map_article_provenance
 from claimgraph.namespaces import Iris
 from claimgraph.rdfterms import graph_quads, sort_quads
@@ -44,19 +44,11 @@ class BatchResult:
 
 
 def referenced_entities(articles: Iterable[Article]) -> set[str]:
+    """The registry keys a batch of articles links to, author, publisher and holder included."""
     keys: set[str] = set()
-    for a in articles:
-        keys.update((a.author, a.publisher, a.copyright_holder))
-        for item in (*a.claims, *a.quotations):
-            keys.update(item.about, item.mentions)
-            if item.speaker:
-                keys.add(item.speaker)
-        for event in a.events:
-            keys.update(event.about)
-            if event.same_as:
-                keys.add(event.same_as)
-        for stance in a.stances:
-            keys.update(stance.about)
+    for article in articles:
+        keys.update(mentioned_entities(article))
+        keys.update((article.author, article.publisher, article.copyright_holder))
     return keys
 
 

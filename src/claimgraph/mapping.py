@@ -222,19 +222,7 @@ class _ArticleMapper:
         return self.mapped
 
     def mentioned_entities(self) -> set[str]:
-        a = self.article
-        keys: set[str] = set()
-        for item in (*a.claims, *a.quotations):
-            keys.update(item.about, item.mentions)
-            if item.speaker and item.speaker not in {p.key for p in a.parties}:
-                keys.add(item.speaker)
-        for event in a.events:
-            keys.update(event.about)
-            if event.same_as:
-                keys.add(event.same_as)
-        for stance in a.stances:
-            keys.update(stance.about)
-        return keys
+        return mentioned_entities(self.article)
 
     def map_event(self, event: EventReference) -> None:
         node = self.iris.event(self.article.slug, event.key)
@@ -293,6 +281,23 @@ class _ArticleMapper:
             self.g.add((node, CG.topic, self.entity(key)))
         if stance.anchor:
             self.anchor(node, stance.anchor)
+
+
+def mentioned_entities(article: Article) -> set[str]:
+    """The registry keys an article's annotations refer to (not its author or publisher)."""
+    party_keys = {p.key for p in article.parties}
+    keys: set[str] = set()
+    for item in (*article.claims, *article.quotations):
+        keys.update(item.about, item.mentions)
+        if item.speaker and item.speaker not in party_keys:
+            keys.add(item.speaker)
+    for event in article.events:
+        keys.update(event.about)
+        if event.same_as:
+            keys.add(event.same_as)
+    for stance in article.stances:
+        keys.update(stance.about)
+    return keys
 
 
 def map_article(article: Article, iris: Iris) -> MappedGraph:
