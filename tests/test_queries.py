@@ -634,9 +634,14 @@ def test_parameters_are_substituted_never_pasted(seed_build: BuildResult, seed_s
     result = run_query(recorder, query, bind_parameters(query, {"person": "ilham-aliyev"},
                                                         seed_build.assembled.iris.base))
     ((text, substitutions),) = recorder.calls
-    assert text == query.text == query.path.read_text(encoding="utf-8")
+    assert query.text == query.path.read_text(encoding="utf-8")
     assert "ilham-aliyev" not in query_body(query)
-    assert substitutions == {ox.Variable("person"): ox.NamedNode(entity_iri(seed_build, "ilham-aliyev"))}
+    # the value travels as one RDF term in a VALUES block written by pyoxigraph, the only
+    # line added to the reviewed query file
+    person = ox.NamedNode(entity_iri(seed_build, "ilham-aliyev"))
+    added = [line for line in text.splitlines() if line not in query.text.splitlines()]
+    assert added == [f"  VALUES (?person) {{ ({person}) }}"] or added == [f"  VALUES ?person {{ {person} }}"], added
+    assert substitutions == {}
     assert len(result.rows) == 6
 
 

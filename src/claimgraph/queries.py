@@ -202,9 +202,19 @@ def run_query(store: ox.Store, query: NamedQuery, bindings: dict | None = None) 
     return _evaluate(store, query, bindings or {})
 
 
-def _evaluate(store: ox.Store, query: NamedQuery, bindings: dict) -> QueryResult:
+def _evaluate(store: ox.Store, query: NamedQuery, bindings: dict, as_values: bool = True) -> QueryResult:
     try:
-        answer = store.query(query.text, use_default_graph_as_union=True, substitutions=bindings)
+        # Parameters go in as a VALUES block of terms written by pyoxigraph (the binding
+        # mechanism used for remote stores too): pyoxigraph's substitutions are planned far
+        # worse for some queries (claim-anchor: 80 s against 0.1 s at 100 articles).
+        if as_values:
+            from claimgraph.remote.sparql import bind_values  # remote imports this module: import late
+
+            text = bind_values(query.text, {v.value if isinstance(v, ox.Variable) else str(v): t
+                                            for v, t in bindings.items()})
+            answer = store.query(text, use_default_graph_as_union=True)
+        else:
+            answer = store.query(query.text, use_default_graph_as_union=True, substitutions=bindings)
         if isinstance(answer, ox.QueryBoolean):
             return QueryResult([], [], bool(answer))
         if not isinstance(answer, ox.QuerySolutions):
@@ -243,7 +253,7 @@ def _run_federated(store: ox.Store, query: NamedQuery, bindings: dict,
         for variable in services:
             routed[variable] = ox.NamedNode(relay.route(bindings[variable].value))
         try:
-            result = _evaluate(store, query, routed)
+            result = _evaluate(store, query, routed, as_values=False)  # SERVICE ?x needs a substitution
         except QueryError as exc:
             if relay.errors:
                 raise QueryError(f"query '{query.name}': the SERVICE endpoint failed: {relay.errors[0].message}",

@@ -767,9 +767,14 @@ def execute(store: ox.Store, config: Mapping[str, Any], request: Mapping[str, An
         elif not shape.has_dataset_clause:
             options["use_default_graph_as_union"] = True
         if request["substitutions"]:
-            options["substitutions"] = {
-                ox.Variable(name): (ox.NamedNode(internal(term.value)) if isinstance(term, ox.NamedNode) else term)
-                for name, term in request["substitutions"].items()}
+            # Bound as a VALUES block written by pyoxigraph (as for remote stores), not as
+            # pyoxigraph substitutions, which its planner evaluates orders of magnitude slower
+            # for some queries (claim-anchor: 80 s against 0.1 s at 100 articles).
+            from claimgraph.remote.sparql import bind_values
+
+            text = bind_values(text, {
+                name: (ox.NamedNode(internal(term.value)) if isinstance(term, ox.NamedNode) else term)
+                for name, term in request["substitutions"].items()})
     except ValueError as exc:
         raise _Failure("evaluation", f"not a valid IRI: {exc}") from exc
     try:
