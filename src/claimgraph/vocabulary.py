@@ -98,28 +98,49 @@ class SchemaVocabulary:
                     ) -> list[TermIssue]:
         """Check every schema.org term used in ``graph`` (usually a dataset's union graph)."""
         extra = extra_superclasses or {}
-        types: dict[Node, set[str]] = {}
+        types: dict[Node, frozenset[str]] = {}
         for s, o in graph.subject_objects(RDF.type):
-            types.setdefault(s, set()).add(str(o))
+            types[s] = types.get(s, frozenset()) | {str(o)}
+        # A verdict depends only on the terms and the types involved, which repeat across a
+        # corpus: judge each combination once.
+        term_verdicts: dict[tuple[str, bool], list[tuple[str, str, str]]] = {}
+        pair_verdicts: dict[tuple[str, object, object], list[tuple[str, str, bool]]] = {}
         issues: list[TermIssue] = []
-        for s, p, o in sorted(graph):
+        for s, p, o in graph:
             for term in (s, p, o if isinstance(o, URIRef) else None):
-                if isinstance(term, URIRef) and str(term).startswith(_HTTPS_S):
-                    issues.append(TermIssue(
-                        "Violation", s, p, term, "schemaorg-http-namespace",
-                        f"<{term}> uses https://schema.org/; the graph's namespace is http://schema.org/ "
-                        "(as the JSON-LD context and Wikidata use it)"))
-            for term in (p, o if isinstance(o, URIRef) else None):
-                if term is not None and str(term).startswith(_S) and str(term) not in self.terms \
-                        and str(term) != _S:
-                    issues.append(TermIssue(
-                        "Violation", s, p, term, "schemaorg-term-exists",
-                        f"<{term}> is not a term of schema.org v30.0 (check the spelling, or "
-                        "use a term of the release or of the claimgraph ontology)"))
-            if not str(p).startswith(_S) or str(p) not in self.properties:
+                if term is None:
+                    continue
+                position = (str(term), term is not s)  # str: rdflib hashes a URIRef apart from its text
+                verdict = term_verdicts.get(position)
+                if verdict is None:
+                    verdict = term_verdicts[position] = self._judge_term(*position)
+                issues.extend(TermIssue(severity, s, p, term, rule, message) for severity, rule, message in verdict)
+            prop = str(p)
+            if not prop.startswith(_S) or prop not in self.properties:
                 continue
-            issues.extend(self._check_domain_range(s, p, o, types, extra))
-        return issues
+            value_kind: object = (o.datatype, bool(o.language)) if isinstance(o, Literal) else types.get(o)
+            key = (prop, types.get(s), value_kind)
+            found = pair_verdicts.get(key)
+            if found is None:
+                found = pair_verdicts[key] = self._check_domain_range(
+                    prop, types.get(s, frozenset()), o, types.get(o, frozenset()), extra)
+            issues.extend(TermIssue("Warning", s, p, o if on_value else None, rule, message)
+                          for rule, message, on_value in found)
+        return sorted(issues, key=lambda i: (str(i.subject), str(i.predicate), str(i.value), i.rule))
+
+    def _judge_term(self, term: str, used_as_term: bool) -> list[tuple[str, str, str]]:
+        """What is wrong with one IRI of the graph: https://schema.org/, or (as a predicate or
+        object) a schema.org name that is not in the release."""
+        verdict = []
+        if term.startswith(_HTTPS_S):
+            verdict.append(("Violation", "schemaorg-http-namespace",
+                            f"<{term}> uses https://schema.org/; the graph's namespace is http://schema.org/ "
+                            "(as the JSON-LD context and Wikidata use it)"))
+        if used_as_term and term.startswith(_S) and term not in self.terms and term != _S:
+            verdict.append(("Violation", "schemaorg-term-exists",
+                            f"<{term}> is not a term of schema.org v30.0 (check the spelling, or "
+                            "use a term of the release or of the claimgraph ontology)"))
+        return verdict
 
     def _ancestors(self, cls: str, extra: dict[str, set[str]]) -> set[str]:
         found = set(self.superclasses.get(cls, {cls}))
@@ -127,20 +148,19 @@ class SchemaVocabulary:
             found |= self.superclasses.get(parent, {parent})
         return found
 
-    def _fits(self, node_types: set[str], wanted: set[str], extra: dict[str, set[str]]) -> bool:
+    def _fits(self, node_types: Iterable[str], wanted: set[str], extra: dict[str, set[str]]) -> bool:
         return any(self._ancestors(t, extra) & wanted for t in node_types)
 
-    def _check_domain_range(self, s: Node, p: URIRef, o: Node, types: dict[Node, set[str]],
-                            extra: dict[str, set[str]]) -> list[TermIssue]:
+    def _check_domain_range(self, prop: str, subject_types: frozenset[str], o: Node,
+                            value_types: frozenset[str], extra: dict[str, set[str]]
+                            ) -> list[tuple[str, str, bool]]:
+        """(rule, message, whether the finding names the value) for one property use."""
         issues = []
-        prop = str(p)
         name = prop.removeprefix(_S)
         domain = self.domains.get(prop, set())
-        subject_types = types.get(s, set())
         if domain and subject_types and not self._fits(subject_types, domain, extra):
-            issues.append(TermIssue(
-                "Warning", s, p, None, "schemaorg-domain",
-                f"schema:{name} is expected on {_names(domain)}, not on {_names(subject_types)}"))
+            issues.append(("schemaorg-domain",
+                           f"schema:{name} is expected on {_names(domain)}, not on {_names(subject_types)}", False))
         rng = self.ranges.get(prop, set())
         if not rng:
             return issues
@@ -149,16 +169,12 @@ class SchemaVocabulary:
             datatype = str(o.datatype) if o.datatype else (
                 str(RDF.langString) if o.language else str(XSD.string))
             if not (_LITERAL_FITS.get(datatype, set()) & range_names):
-                issues.append(TermIssue(
-                    "Warning", s, p, o, "schemaorg-range",
-                    f"schema:{name} expects {_names(rng)}; the value is a literal of <{datatype}>"))
-        elif "URL" not in range_names:
-            value_types = types.get(o, set())
-            if not value_types or not self._fits(value_types, rng, extra):
-                issues.append(TermIssue(
-                    "Warning", s, p, o, "schemaorg-range",
-                    f"schema:{name} expects {_names(rng)}; the value is "
-                    f"{_names(value_types) if value_types else 'an untyped resource'}"))
+                issues.append(("schemaorg-range",
+                               f"schema:{name} expects {_names(rng)}; the value is a literal of <{datatype}>", True))
+        elif "URL" not in range_names and (not value_types or not self._fits(value_types, rng, extra)):
+            issues.append(("schemaorg-range",
+                           f"schema:{name} expects {_names(rng)}; the value is "
+                           f"{_names(value_types) if value_types else 'an untyped resource'}", True))
         return issues
 
 
