@@ -1,14 +1,17 @@
-"""Mapping and validating articles in batches, possibly in worker processes.
+"""Loading, mapping and validating articles in batches, possibly in worker processes.
 
-A batch of articles is mapped to their named graphs, validated together (pyshacl's node
-shapes, the dataset checks as queries, the schema.org check) with the registry entities they
-link to, and each article graph is written as sorted N-Quads to a file of its own. Batches
-are independent, so they run in parallel over the machine's cores, and memory is bounded by
-the batch size, not the corpus.
+A batch of articles is read from its source files, mapped to their named graphs, validated
+together (pyshacl's node shapes, the dataset checks as queries, the schema.org check) with the
+registry entities they link to, and each article graph is written as sorted N-Quads to a file
+of its own, with its parts of the dumps and its search rows beside it. Batches are
+independent, so they run in parallel over the machine's cores, and memory is bounded by the
+batch size, not the corpus.
 """
 
 from __future__ import annotations
 
+import hashlib
+import json
 from collections.abc import Iterable
 from dataclasses import dataclass, field
 from pathlib import Path
@@ -16,24 +19,30 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Graph
 
+from claimgraph.graphparts import part_path, sorted_nquads, write_parts
 from claimgraph.mapping import map_article, map_registry, mentioned_entities
 from claimgraph.metadata import map_article_provenance
 from claimgraph.namespaces import Iris
-from claimgraph.rdfterms import graph_quads, sort_quads
-from claimgraph.records import Article, Entity, SourceLocation
+from claimgraph.rdfterms import graph_quads
+from claimgraph.records import Article, ArticleFiles, Entity, SourceLocation
+from claimgraph.search import index_rows
+from claimgraph.sources import load_article
 from claimgraph.validation import Finding, validate_graph
+from claimgraph.vocabulary import SchemaVocabulary
 
 BATCH_SIZE = 100
 
 
 @dataclass(frozen=True)
 class ArticleGraph:
-    """One article's named graph, on disk."""
+    """One article's named graph, on disk (with its dump parts and search rows beside it)."""
 
     slug: str
     graph_iri: str
     path: Path
     size: int
+    sha256: str
+    date_published: str
 
 
 @dataclass
@@ -41,6 +50,7 @@ class BatchResult:
     graphs: list[ArticleGraph] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
     locations: dict[str, SourceLocation] = field(default_factory=dict)
+    articles: list[Article] = field(default_factory=list)  # only when asked for
 
 
 def referenced_entities(articles: Iterable[Article]) -> set[str]:
@@ -52,32 +62,46 @@ def referenced_entities(articles: Iterable[Article]) -> set[str]:
     return keys
 
 
-def write_graph(quads: list[ox.Quad], path: Path) -> None:
+def write_graph(quads: Iterable[ox.Quad], path: Path, merged: list[ox.Triple] | None = None) -> str:
+    """Write a graph's sorted N-Quads file and its dump parts; returns the file's SHA-256."""
     path.parent.mkdir(parents=True, exist_ok=True)
-    ox.serialize(sort_quads(quads), str(path), format=ox.RdfFormat.N_QUADS)
+    ordered, data = sorted_nquads(quads)
+    path.write_bytes(data)
+    write_parts(path.with_name(path.name.removesuffix(".nq")), ordered, merged)
+    return hashlib.sha256(data).hexdigest()
 
 
-def process_batch(articles: list[Article], entities: dict[str, Entity], base: str, out_dir: Path,
-                  keep_locations: bool = True) -> BatchResult:
-    """Map, validate and write one batch of articles; returns what a build needs to know."""
+def search_rows_path(graph_file: Path) -> Path:
+    return part_path(graph_file, "search.json")
+
+
+def process_batch(files: list[ArticleFiles], data_dir: Path, entities: dict[str, Entity], base: str,
+                  out_dir: Path, keep_articles: bool = False) -> BatchResult:
+    """Load, map, validate and write one batch of articles; returns what a build needs to know.
+    A source error is raised as it is (the build stops on the first, in article order)."""
+    vocab = SchemaVocabulary.load()
+    articles = [load_article(f.text_path, data_dir, entities, vocab) for f in files]
     iris = Iris(base)
-    result = BatchResult()
+    result = BatchResult(articles=articles if keep_articles else [])
+    # The batch's data: its articles and the registry entities they link to (for sh:class),
+    # validated together. addN: rdflib's add() costs several times more per triple.
     data = Graph()
     keys = referenced_entities(articles) & set(entities)
     registry = map_registry((entities[k] for k in sorted(keys)), iris)
-    for triple in registry.graph:
-        data.add(triple)
+    data.addN((s, p, o, data) for s, p, o in registry.graph)
     locations: dict[str, SourceLocation] = {str(k): v for k, v in registry.locations.items()}
     for article in articles:
         mapped = map_article(article, iris)
         mapped.graph += map_article_provenance(article, iris)
         locations.update({str(k): v for k, v in mapped.locations.items()})
         path = out_dir / f"{article.slug}.nq"
-        write_graph(graph_quads(mapped.graph, mapped.iri), path)
-        result.graphs.append(ArticleGraph(article.slug, str(mapped.iri), path, len(mapped.graph)))
-        for triple in mapped.graph:
-            data.add(triple)
-    result.findings = validate_graph(data, (), locations).findings
-    if keep_locations:
-        result.locations = locations
+        quads = graph_quads(mapped.graph, mapped.iri)
+        digest = write_graph(quads, path)
+        search_rows_path(path).write_text(json.dumps(index_rows(quads, iris), ensure_ascii=False),
+                                          encoding="utf-8")
+        result.graphs.append(ArticleGraph(article.slug, str(mapped.iri), path, len(mapped.graph), digest,
+                                          article.date_published))
+        data.addN((s, p, o, data) for s, p, o in mapped.graph)
+    result.findings = validate_graph(data, (), locations, in_place=True).findings
+    result.locations = locations
     return result

@@ -15,23 +15,25 @@ import json
 import multiprocessing
 import os
 import shutil
+import sqlite3
 import tempfile
 from collections.abc import Callable, Iterator
-from concurrent.futures import ProcessPoolExecutor
+from concurrent.futures import Future, ProcessPoolExecutor, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass, field
 from datetime import datetime
+from functools import cached_property
 from pathlib import Path
 
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
 from claimgraph import __version__
-from claimgraph.batches import BATCH_SIZE, ArticleGraph, BatchResult, process_batch, write_graph
+from claimgraph.batches import BATCH_SIZE, ArticleGraph, BatchResult, process_batch, search_rows_path
 from claimgraph.buildcache import (
     GRAPHS_DIR,
     article_key,
-    file_sha256,
+    file_stamps,
     finding_from_json,
     finding_to_json,
     read_index,
@@ -40,30 +42,32 @@ from claimgraph.buildcache import (
     rules_digest,
     write_index,
 )
-from claimgraph.dumps import write_dumps
+from claimgraph.dumps import file_sha256, hash_in_background, write_dumps
 from claimgraph.errors import ValidationFailed
+from claimgraph.graphparts import PARTS, part_path, sorted_nquads, write_parts
 from claimgraph.linking.cache import CACHE_FILE, load_cache
 from claimgraph.mapping import MappedGraph, map_registry, map_wikidata, map_wikidata_provenance
 from claimgraph.metadata import build_time, map_metadata
 from claimgraph.namespaces import Iris, fragment
 from claimgraph.ontology_page import render_ontology_page
-from claimgraph.publishing import STORE_DIR, write_atomically
-from claimgraph.rdfterms import graph_quads
-from claimgraph.records import Article, Corpus, SourceLocation
+from claimgraph.publishing import STORE_DIR, write_atomically, write_store
+from claimgraph.rdfterms import graph_quads, to_rdflib
+from claimgraph.records import ArticleFiles, Corpus, CorpusFiles, SourceLocation
 from claimgraph.resources import ONTOLOGY, SHAPES, project_file
-from claimgraph.search import SEARCH_FILE, build_index
+from claimgraph.search import SEARCH_FILE, Row, index_rows, write_search_index
 from claimgraph.site import write_site
-from claimgraph.sources import load_corpus
+from claimgraph.sources import load_corpus, scan_corpus
 from claimgraph.validation import Finding, ValidationReport, ontology_graph, validate_graph
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
+SHARED_STEM = "_"  # shared graphs' files are named _<name>.nq, apart from any article slug
 
 
 @dataclass
 class Assembled:
-    """A corpus mapped to named graphs (one N-Quads file each) and validated."""
+    """A corpus mapped to named graphs (one N-Quads file each, with its dump parts) and validated."""
 
-    corpus: Corpus
+    files: CorpusFiles
     iris: Iris
     graph_files: dict[str, Path]  # graph IRI → its sorted N-Quads file
     sizes: dict[str, int]  # graph IRI → triples
@@ -71,6 +75,13 @@ class Assembled:
     built_at: datetime
     reused: int = 0  # articles taken from the previous build's cache
     locations: dict[str, SourceLocation] = field(default_factory=dict)
+    changed: set[str] = field(default_factory=set)  # graphs that differ from the previous build's
+    digests: dict[str, str] = field(default_factory=dict)  # graph IRI → SHA-256 of its file
+
+    @cached_property
+    def corpus(self) -> Corpus:
+        """Every article loaded (for inspection: the build itself reads only changed ones)."""
+        return load_corpus(self.files.data_dir)
 
     def quads(self) -> list[ox.Quad]:
         return [q for iri in sorted(self.graph_files) for q in
@@ -83,7 +94,7 @@ class Assembled:
         for iri in sorted(self.graph_files):
             g = Graph()
             for q in ox.parse(path=str(self.graph_files[iri]), format=ox.RdfFormat.N_QUADS):
-                g.parse(data=str(ox.Triple(q.subject, q.predicate, q.object)) + " .", format="nt")
+                g.add((to_rdflib(q.subject), to_rdflib(q.predicate), to_rdflib(q.object)))
             out.append(MappedGraph(URIRef(iri), g, dict(self.locations)))
         return out
 
@@ -99,18 +110,18 @@ class BuildResult:
     quad_count: int
 
 
-def _batches(articles: list[Article], size: int) -> Iterator[list[Article]]:
+def _batches(articles: list[ArticleFiles], size: int) -> Iterator[list[ArticleFiles]]:
     for start in range(0, len(articles), size):
         yield articles[start:start + size]
 
 
-def _run_batches(batches: list[list[Article]], corpus: Corpus, base: str, graphs_dir: Path,
+def _run_batches(batches: list[list[ArticleFiles]], files: CorpusFiles, base: str, graphs_dir: Path,
                  progress: Progress | None, total: int) -> Iterator[BatchResult]:
     done = 0
     workers = min(len(batches), os.cpu_count() or 1)
     if workers <= 1:
         for batch in batches:
-            result = process_batch(batch, corpus.entities, base, graphs_dir)
+            result = process_batch(batch, files.data_dir, files.entities, base, graphs_dir)
             done += len(batch)
             if progress:
                 progress("mapping and validating", done, total)
@@ -118,64 +129,81 @@ def _run_batches(batches: list[list[Article]], corpus: Corpus, base: str, graphs
         return
     # fork: the workers start with everything already imported (rdflib, pyshacl, the shapes)
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(process_batch, batch, corpus.entities, base, graphs_dir) for batch in batches]
-        for batch, future in zip(batches, futures, strict=True):
-            result = future.result()
-            done += len(batch)
-            if progress:
-                progress("mapping and validating", done, total)
-            yield result
+        futures = [pool.submit(process_batch, batch, files.data_dir, files.entities, base, graphs_dir)
+                   for batch in batches]
+        try:
+            for batch, future in zip(batches, futures, strict=True):
+                result = future.result()
+                done += len(batch)
+                if progress:
+                    progress("mapping and validating", done, total)
+                yield result
+        finally:
+            for future in futures:  # a source error: stop at once, not after every other batch
+                future.cancel()
+
+
+def _by_slug(findings: list[Finding]) -> dict[str, list[Finding]]:
+    grouped: dict[str, list[Finding]] = {}
+    for finding in findings:
+        where = finding.location.path.name if finding.location else ""
+        grouped.setdefault(where.split(".")[0], []).append(finding)
+    return grouped
 
 
 def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None = None,
              previous: Path | None = None, progress: Progress | None = None) -> Assembled:
     """Load, map and validate the sources under ``data_dir``, writing each named graph to
     ``work_dir`` (a temporary folder when not given); ``previous`` is an earlier build output
-    whose cache may be reused."""
-    corpus = load_corpus(Path(data_dir))
-    iris = Iris(base_iri or corpus.dataset.base_iri)
+    whose cache may be reused: an article whose sources, registry and rules are unchanged is
+    not even read."""
+    files = scan_corpus(Path(data_dir))
+    iris = Iris(base_iri or files.dataset.base_iri)
     work = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="claimgraph-"))
     graphs_dir = work / GRAPHS_DIR
     graphs_dir.mkdir(parents=True, exist_ok=True)
-    rules = rules_digest(corpus, iris.base)
+    rules = rules_digest(files, iris.base)
     cached = read_index(previous) if previous else {}
     findings: list[Finding] = []
-    files: dict[str, Path] = {}
+    graph_files: dict[str, Path] = {}
     sizes: dict[str, int] = {}
     index: dict[str, dict] = {}
     locations: dict[str, SourceLocation] = {}
-    fresh: list[Article] = []
-    for article in corpus.articles:
-        key = article_key(article, rules)
+    digests: dict[str, str] = {}
+    published: list[str] = []
+    fresh: list[ArticleFiles] = []
+    keys = {a.slug: article_key(a, rules) for a in files.articles}
+    for article in files.articles:
         entry = cached.get(article.slug)
         graph_iri = str(iris.article_graph(article.slug))
-        if entry and entry.get("key") == key and previous is not None:
-            files[graph_iri] = reuse(previous, work, article.slug)
+        if previous is not None and entry and entry.get("key") == keys[article.slug]:
+            graph_files[graph_iri] = reuse(previous, work, article.slug)
             sizes[graph_iri] = int(entry["size"])
+            digests[graph_iri] = str(entry["sha256"])
             findings += [finding_from_json(dict(f)) for f in entry.get("findings", [])]
+            published.append(str(entry["date"]))
             index[article.slug] = entry
         else:
             fresh.append(article)
-    reused = len(corpus.articles) - len(fresh)
-    keys = {a.slug: article_key(a, rules) for a in fresh}
-    for result in _run_batches(list(_batches(fresh, BATCH_SIZE)), corpus, iris.base, graphs_dir, progress,
+    changed = {str(iris.article_graph(a.slug)) for a in fresh}
+    for result in _run_batches(list(_batches(fresh, BATCH_SIZE)), files, iris.base, graphs_dir, progress,
                                len(fresh)):
         findings += result.findings
         locations.update(result.locations)
-        by_slug: dict[str, list[Finding]] = {}
-        for finding in result.findings:
-            where = finding.location.path.name if finding.location else ""
-            by_slug.setdefault(where.split(".")[0], []).append(finding)
+        by_slug = _by_slug(result.findings)
         for graph in result.graphs:
-            files[graph.graph_iri] = graph.path
+            graph_files[graph.graph_iri] = graph.path
             sizes[graph.graph_iri] = graph.size
-            index[graph.slug] = {"key": keys[graph.slug], "size": graph.size, "sha256": file_sha256(graph.path),
+            digests[graph.graph_iri] = graph.sha256
+            published.append(graph.date_published)
+            index[graph.slug] = {"key": keys[graph.slug], "size": graph.size, "sha256": graph.sha256,
+                                 "date": graph.date_published, "files": file_stamps(graph.path),
                                  "findings": [finding_to_json(f) for f in by_slug.get(graph.slug, [])
                                               if f.severity != "Violation"]}
     # The shared graphs: the registry (validated on its own), the ontology, Wikidata's facts
     # from the committed cache (never the network; Wikidata's modelling, which the shapes and
     # the schema.org check do not judge), and the metadata describing all of them.
-    registry = map_registry(corpus.entities.values(), iris)
+    registry = map_registry(files.entities.values(), iris)
     locations.update({str(k): v for k, v in registry.locations.items()})
     previous_registry = read_registry_entry(previous) if previous else None
     if previous_registry and previous_registry.get("key") == rules:  # the registry and rules are unchanged
@@ -187,51 +215,91 @@ def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None 
     ontology = MappedGraph(iris.ontology_graph, ontology_graph())
     cache_path = Path(data_dir) / CACHE_FILE
     cache = load_cache(cache_path) if cache_path.is_file() else None
-    wikidata = map_wikidata(cache.triples if cache else (), corpus.entities.values(), iris)
+    wikidata = map_wikidata(cache.triples if cache else (), files.entities.values(), iris)
     shared = [registry, ontology] + ([wikidata] if len(wikidata.graph) else [])
     for mapped in shared:
         sizes[str(mapped.iri)] = len(mapped.graph)
-    built_at = build_time(corpus)
+    built_at = build_time(files, published)
     metadata = MappedGraph(iris.metadata_graph,
-                           map_metadata(corpus, iris, {URIRef(k): v for k, v in sizes.items()}, built_at))
+                           map_metadata(files, iris, {URIRef(k): v for k, v in sizes.items()}, built_at))
     if cache and len(wikidata.graph):
         origin = cache.provenance
         metadata.graph += map_wikidata_provenance(iris, iris.source(CACHE_FILE), origin and origin.source,
                                                   origin and origin.retrieved)
     findings += validate_graph(Graph(), (ontology.graph, metadata.graph), {}).findings
-    for mapped in (*shared, metadata):
-        path = work / GRAPHS_DIR / ("_" + str(mapped.iri).rsplit("/", 1)[-1] + ".nq")
-        write_graph(graph_quads(mapped.graph, mapped.iri), path)
-        files[str(mapped.iri)] = path
-    write_index(work, index, {"key": rules, "findings": [finding_to_json(f) for f in registry_findings
-                                                          if f.severity != "Violation"]})
+    sizes[str(metadata.iri)] = len(metadata.graph)  # after map_metadata: VoID counts the graphs it describes
+    shared_digests = _write_shared(sorted((*shared, metadata), key=lambda m: str(m.iri)), graphs_dir, iris,
+                                   previous, (previous_registry or {}).get("graphs", {}))
+    for iri, (path, digest) in shared_digests.items():
+        graph_files[iri] = path
+        digests[iri] = digest
+        previous_digest = previous_registry.get("graphs", {}).get(iri) if previous_registry else None
+        if digest != previous_digest:
+            changed.add(iri)
+    write_index(work, index, {"key": rules, "graphs": {iri: d for iri, (_, d) in shared_digests.items()},
+                              "findings": [finding_to_json(f) for f in registry_findings
+                                           if f.severity != "Violation"]})
     order = {"Violation": 0, "Warning": 1, "Info": 2}
     report = ValidationReport(sorted(set(findings), key=lambda f: (
         order[f.severity], str(f.location or ""), f.focus, f.rule, f.path or "", f.value or "")))
-    return Assembled(corpus, iris, files, sizes, report, built_at, reused, locations)
+    return Assembled(files, iris, graph_files, sizes, report, built_at, len(files.articles) - len(fresh),
+                     locations, changed, digests)
 
 
-def _manifest(assembled: Assembled, files: dict[str, Path], quad_count: int, version: str) -> dict[str, object]:
+def _write_shared(graphs: list[MappedGraph], graphs_dir: Path, iris: Iris, previous: Path | None,
+                  before: dict[str, str]) -> dict[str, tuple[Path, str]]:
+    """Write the shared graphs (in IRI order: the merged dumps keep a triple that several of
+    them hold in the first) with their dump parts and one group of search rows. A graph whose
+    bytes, and those of the graphs before it, are as in the ``previous`` build keeps its parts."""
+    written: set[ox.Triple] = set()
+    out: dict[str, tuple[Path, str]] = {}
+    rows_source: list[ox.Quad] = []
+    unchanged_so_far = previous is not None
+    for mapped in graphs:
+        quads = graph_quads(mapped.graph, mapped.iri)
+        merged = [q.triple for q in quads if q.triple not in written]
+        written.update(merged)
+        path = graphs_dir / (SHARED_STEM + str(mapped.iri).rsplit("/", 1)[-1] + ".nq")
+        ordered, data = sorted_nquads(quads)
+        digest = hashlib.sha256(data).hexdigest()
+        unchanged_so_far = unchanged_so_far and before.get(str(mapped.iri)) == digest
+        path.write_bytes(data)
+        if not (unchanged_so_far and previous is not None and _link_parts(previous / GRAPHS_DIR / path.name, path)):
+            write_parts(path.with_name(path.name.removesuffix(".nq")), ordered, sorted(merged, key=str))
+        out[str(mapped.iri)] = (path, digest)
+        rows_source += quads
+    search_rows_path(graphs_dir / f"{SHARED_STEM}shared.nq").write_text(
+        json.dumps(index_rows(rows_source, iris), ensure_ascii=False), encoding="utf-8")
+    return out
+
+
+def _link_parts(source: Path, target: Path) -> bool:
+    """Hard-link a previous graph's parts; on failure leave none (a later write to a link
+    would change the previous output's file too)."""
+    try:
+        for suffix in PARTS:
+            os.link(part_path(source, suffix), part_path(target, suffix))
+    except OSError:
+        for suffix in PARTS:
+            part_path(target, suffix).unlink(missing_ok=True)
+        return False
+    return True
+
+
+def _manifest(assembled: Assembled, files: dict[str, Path], quad_count: int, version: str,
+              digests: dict[Path, Future[str]]) -> dict[str, object]:
     return {
         "claimgraph": __version__,
         "base_iri": assembled.iris.base,
         "built_at": assembled.built_at.isoformat().replace("+00:00", "Z"),
         "version": version,
-        "articles": [a.slug for a in assembled.corpus.articles],
-        "entities": len(assembled.corpus.entities),
+        "articles": [a.slug for a in assembled.files.articles],
+        "entities": len(assembled.files.entities),
         "quads": quad_count,
         "graphs": dict(sorted(assembled.sizes.items())),
-        "files": {p.name: _sha256(p) for p in files.values()},
-        "sources": {s.relative_path: s.sha256 for s in assembled.corpus.sources},
+        "files": {p.name: digests[p].result() if p in digests else file_sha256(p) for p in files.values()},
+        "sources": {s.relative_path: s.sha256 for s in assembled.files.sources},
     }
-
-
-def _sha256(path: Path) -> str:
-    digest = hashlib.sha256()
-    with path.open("rb") as handle:
-        for block in iter(lambda: handle.read(1 << 20), b""):
-            digest.update(block)
-    return digest.hexdigest()
 
 
 @contextmanager
@@ -243,6 +311,43 @@ def _open_store(path: Path) -> Iterator[ox.Store]:
         del store  # closes the RocksDB files before the output folder is moved
 
 
+def _version(assembled: Assembled) -> str:
+    """A short name for the data: it changes when any graph's bytes do."""
+    digest = hashlib.sha256()
+    for iri in sorted(assembled.graph_files):
+        digest.update(f"{iri} {assembled.digests.get(iri, '')}\n".encode())
+    return digest.hexdigest()[:12]
+
+
+def _previous_manifest(out_dir: Path, base: str) -> dict | None:
+    """The previous build's manifest, when its store can be updated rather than reloaded."""
+    try:
+        manifest = json.loads((out_dir / "build.json").read_text(encoding="utf-8"))
+    except (OSError, ValueError):
+        return None
+    if not isinstance(manifest, dict) or manifest.get("base_iri") != base or not (out_dir / STORE_DIR).is_dir():
+        return None
+    return manifest if isinstance(manifest.get("graphs"), dict) else None
+
+
+def _publish_index(assembled: Assembled, tmp: Path, previous: Path | None, gone: set[str]) -> None:
+    """The search index: from the previous one with the changed graphs' rows replaced, or whole."""
+    def rows(graph_file: Path) -> list[Row]:
+        return [tuple(row) for row in json.loads(search_rows_path(graph_file).read_text(encoding="utf-8"))]
+
+    shared = ("shared", rows(tmp / GRAPHS_DIR / f"{SHARED_STEM}shared.nq"))
+    articles = {iri: path for iri, path in assembled.graph_files.items() if not path.name.startswith(SHARED_STEM)}
+    if previous is not None and (previous / SEARCH_FILE).is_file():
+        try:
+            write_search_index(tmp / SEARCH_FILE, [shared, *((iri, rows(articles[iri]))
+                                                       for iri in sorted(assembled.changed & set(articles)))],
+                        previous=previous / SEARCH_FILE, dropped=gone)
+            return
+        except sqlite3.Error:
+            pass  # an index from an older claimgraph: write it whole
+    write_search_index(tmp / SEARCH_FILE, [shared, *((iri, rows(path)) for iri, path in sorted(articles.items()))])
+
+
 def build(data_dir: Path, out_dir: Path, base_iri: str | None = None, site: bool = True,
           progress: Progress | None = None) -> BuildResult:
     """Build and publish into ``out_dir``, atomically: a violation or any failure leaves the
@@ -251,8 +356,8 @@ def build(data_dir: Path, out_dir: Path, base_iri: str | None = None, site: bool
     holder: dict[str, object] = {}
 
     def write(tmp: Path) -> None:
-        assembled = assemble(data_dir, base_iri, work_dir=tmp, previous=out_dir if out_dir.is_dir() else None,
-                             progress=progress)
+        previous = out_dir if out_dir.is_dir() else None
+        assembled = assemble(data_dir, base_iri, work_dir=tmp, previous=previous, progress=progress)
         holder["assembled"] = assembled
         if not assembled.report.conforms:
             first = assembled.report.violations[0]
@@ -260,10 +365,10 @@ def build(data_dir: Path, out_dir: Path, base_iri: str | None = None, site: bool
             raise ValidationFailed(
                 f"{len(assembled.report.violations)} violation(s) of the shapes; nothing was written",
                 assembled.report, where.path if where else None, where.line if where else None)
-        shared = {iri for iri in assembled.graph_files if "/graph/article/" not in iri}
         if progress:
             progress("writing dumps", 0, 1)
-        files = dict(write_dumps(list(assembled.graph_files.items()), shared, tmp))
+        files = dict(write_dumps(list(assembled.graph_files.items()), tmp))
+        dump_digests = hash_in_background(list(files.values()), hasher)
         report_graph = assembled.report.to_graph(fragment(assembled.iris.dataset, "validation"))
         files["validation"] = tmp / "validation.ttl"
         files["validation"].write_bytes(report_graph.serialize(format="turtle", encoding="utf-8"))
@@ -275,24 +380,27 @@ def build(data_dir: Path, out_dir: Path, base_iri: str | None = None, site: bool
         files["shapes"] = tmp / "shapes.ttl"
         if progress:
             progress("loading the store", 0, 1)
-        with _open_store(tmp / STORE_DIR) as store:
-            store.bulk_load(path=str(files["nq"]), format=ox.RdfFormat.N_QUADS)
-            store.optimize()
-            version = _sha256(files["nq"])[:12]
-            if site:
-                if progress:
-                    progress("writing the site", 0, 1)
+        before = _previous_manifest(out_dir, assembled.iris.base) if previous else None
+        gone = set(before["graphs"]) - set(assembled.graph_files) if before else set()
+        replace = ({iri: assembled.graph_files[iri] for iri in assembled.changed} | dict.fromkeys(gone)
+                   if before else None)
+        quad_count = write_store(tmp / STORE_DIR, files["nq"], sum(assembled.sizes.values()),
+                                 out_dir / STORE_DIR if before else None, replace)
+        version = _version(assembled)
+        if site:
+            if progress:
+                progress("writing the site", 0, 1)
+            with _open_store(tmp / STORE_DIR) as store:
                 write_site(store, assembled.iris, tmp, version)
-            quad_count = len(store)
-        build_index(ox.parse(path=str(files["nq"]), format=ox.RdfFormat.N_QUADS), assembled.iris,
-                    tmp / SEARCH_FILE)
+        _publish_index(assembled, tmp, out_dir if before else None, gone)
         files["search"] = tmp / SEARCH_FILE
-        manifest = _manifest(assembled, files, quad_count, version)
+        manifest = _manifest(assembled, files, quad_count, version, dump_digests)
         (tmp / "build.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         holder["files"] = files
         holder["quads"] = quad_count
 
-    write_atomically(out_dir, write)
+    with ThreadPoolExecutor(1, thread_name_prefix="claimgraph-hash") as hasher:
+        write_atomically(out_dir, write)
     assembled = holder["assembled"]
     assert isinstance(assembled, Assembled)
     # the work folder became out_dir: point the graph files there

@@ -15,7 +15,8 @@ from dataclasses import asdict
 from pathlib import Path
 
 from claimgraph import __version__
-from claimgraph.records import Article, Corpus, SourceLocation
+from claimgraph.graphparts import PARTS
+from claimgraph.records import ArticleFiles, Corpus, CorpusFiles, SourceLocation
 from claimgraph.resources import DATASET_CHECKS, ONTOLOGY, SCHEMAORG_VOCAB, SHAPES, project_file
 from claimgraph.validation import Finding
 
@@ -24,7 +25,11 @@ GRAPHS_DIR = "cache/graphs"
 INDEX = "cache/index.json"
 
 
-def rules_digest(corpus: Corpus, base: str) -> str:
+# the files a graph leaves in the cache: its N-Quads, its dump parts and its search rows
+GRAPH_FILES = ("nq", *PARTS, "search.json")
+
+
+def rules_digest(corpus: Corpus | CorpusFiles, base: str) -> str:
     """What every article's result depends on besides its own files: the registry, the
     shapes, the vocabularies, the base IRI and claimgraph's version."""
     digest = hashlib.sha256(f"{__version__}\n{base}\n".encode())
@@ -36,7 +41,7 @@ def rules_digest(corpus: Corpus, base: str) -> str:
     return digest.hexdigest()
 
 
-def article_key(article: Article, rules: str) -> str:
+def article_key(article: ArticleFiles, rules: str) -> str:
     parts = [rules] + [f"{s.relative_path}:{s.sha256}" for s in article.sources]
     return hashlib.sha256("\n".join(parts).encode()).hexdigest()
 
@@ -61,32 +66,45 @@ def read_index(out_dir: Path) -> dict[str, dict]:
         return {}
     entries = index.get("articles", {}) if isinstance(index, dict) else {}
     return {slug: entry for slug, entry in entries.items()
-            if isinstance(entry, dict) and _intact(out_dir / GRAPHS_DIR / f"{slug}.nq", entry.get("sha256"))}
+            if isinstance(entry, dict) and _intact(out_dir / GRAPHS_DIR / f"{slug}.nq", entry)}
 
 
 def file_sha256(path: Path) -> str:
     return hashlib.sha256(path.read_bytes()).hexdigest()
 
 
-def _intact(path: Path, expected: object) -> bool:
-    """A cached graph is reused only if its file still has the bytes the build wrote: a
-    damaged or edited file is mapped again rather than published."""
+def file_stamps(graph_file: Path) -> dict[str, list[int]]:
+    """Each cached file of a graph with its size and modification time (nanoseconds)."""
+    stem = str(graph_file)[: -len(".nq")]
+    stamps = {}
+    for suffix in GRAPH_FILES:
+        info = os.stat(f"{stem}.{suffix}")
+        stamps[suffix] = [info.st_size, info.st_mtime_ns]
+    return stamps
+
+
+def _intact(path: Path, entry: dict) -> bool:
+    """A cached graph is reused only if its files are as the build wrote them (hard links
+    keep a file's size and time from build to build; an edited, truncated or replaced file
+    changes them): a damaged file is mapped again rather than published. Checking the
+    files' stamps rather than hashing their bytes keeps a rebuild's cost to the articles
+    that changed."""
     try:
-        return isinstance(expected, str) and file_sha256(path) == expected
+        return (isinstance(entry.get("sha256"), str) and isinstance(entry.get("date"), str)
+                and file_stamps(path) == entry.get("files"))
     except OSError:
         return False
 
 
 def reuse(previous_out: Path, new_out: Path, slug: str) -> Path:
-    """Bring a cached graph file into the new output (a hard link: no copy of the bytes)."""
-    source = previous_out / GRAPHS_DIR / f"{slug}.nq"
-    target = new_out / GRAPHS_DIR / f"{slug}.nq"
-    target.parent.mkdir(parents=True, exist_ok=True)
-    try:
-        os.link(source, target)
-    except OSError:
-        shutil.copyfile(source, target)
-    return target
+    """Bring a cached graph's files into the new output (hard links: no copy of the bytes)."""
+    source, target = f"{previous_out}/{GRAPHS_DIR}/{slug}", f"{new_out}/{GRAPHS_DIR}/{slug}"
+    for suffix in GRAPH_FILES:
+        try:
+            os.link(f"{source}.{suffix}", f"{target}.{suffix}")
+        except OSError:
+            shutil.copyfile(f"{source}.{suffix}", f"{target}.{suffix}")
+    return Path(f"{target}.nq")
 
 
 def read_registry_entry(out_dir: Path) -> dict | None:

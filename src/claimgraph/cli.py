@@ -169,8 +169,9 @@ def _cmd_build(args: argparse.Namespace) -> int:
                    progress=_ProgressPrinter(sys.stderr))
     if result.assembled.report.warnings:
         _print_report(result.assembled.report, sys.stderr)
-    corpus = result.assembled.corpus
-    print(f"built {len(corpus.articles)} article(s), {len(corpus.entities)} entities, "
+    files = result.assembled.files
+    print(f"built {len(files.articles)} article(s) ({result.assembled.reused} unchanged), "
+          f"{len(files.entities)} entities, "
           f"{result.quad_count} quads into {result.out_dir}/")
     for path in sorted(result.files.values()):
         print(f"  {path}")

@@ -29,6 +29,10 @@ class ClaimgraphError(Exception):
     def __str__(self) -> str:
         return f"{self.where}: {self.message}" if self.where else self.message
 
+    def __reduce__(self) -> tuple[object, ...]:
+        # An error raised in a build worker process reaches the CLI pickled: keep where it was.
+        return (self.__class__, (self.message, self.path, self.line))
+
 
 class SourceError(ClaimgraphError):
     """A source file (article, annotations, registry, dataset, query) is malformed."""
@@ -43,6 +47,9 @@ class ValidationFailed(ClaimgraphError):
                  line: int | None = None):
         super().__init__(message, path, line)
         self.report = report
+
+    def __reduce__(self) -> tuple[object, ...]:
+        return (self.__class__, (self.message, self.report, self.path, self.line))
 
 
 class QueryError(ClaimgraphError):

@@ -7,7 +7,7 @@ the build time is ``SOURCE_DATE_EPOCH`` when set, otherwise the latest date the 
 from __future__ import annotations
 
 import os
-from collections.abc import Mapping
+from collections.abc import Iterable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
@@ -31,7 +31,7 @@ from claimgraph.namespaces import (
     Iris,
     fragment,
 )
-from claimgraph.records import Article, Corpus, SourceFile
+from claimgraph.records import Article, Corpus, CorpusFiles, SourceFile
 
 
 @dataclass(frozen=True)
@@ -51,15 +51,19 @@ DISTRIBUTIONS = (
 )
 
 
-def build_time(corpus: Corpus, environ: Mapping[str, str] = os.environ) -> datetime:
-    """``SOURCE_DATE_EPOCH`` if set, else the latest date found in the sources (UTC midnight)."""
+def build_time(corpus: Corpus | CorpusFiles, published: Iterable[str] = (),
+               environ: Mapping[str, str] = os.environ) -> datetime:
+    """``SOURCE_DATE_EPOCH`` if set, else the latest date found in the sources (UTC midnight):
+    the dataset's creation or an article's publication (``published``, or the loaded articles')."""
     epoch = environ.get("SOURCE_DATE_EPOCH")
     if epoch is not None:
         try:
             return datetime.fromtimestamp(int(epoch), tz=UTC)
         except (ValueError, OverflowError):
             raise SourceError(f"SOURCE_DATE_EPOCH='{epoch}' is not a whole number of seconds") from None
-    dates = [corpus.dataset.created] + [a.date_published[:10] for a in corpus.articles]
+    if isinstance(corpus, Corpus):
+        published = [a.date_published for a in corpus.articles]
+    dates = [corpus.dataset.created] + [day[:10] for day in published]
     return datetime.fromisoformat(max(dates)).replace(tzinfo=UTC)
 
 
@@ -70,7 +74,7 @@ def _timestamp(moment: datetime) -> Literal:
     return Literal(text, datatype=XSD.dateTime, normalize=False)
 
 
-def map_metadata(corpus: Corpus, iris: Iris, graph_sizes: Mapping[URIRef, int],
+def map_metadata(corpus: Corpus | CorpusFiles, iris: Iris, graph_sizes: Mapping[URIRef, int],
                  built_at: datetime) -> Graph:
     """VoID/DCAT/PROV description of the dataset; ``graph_sizes`` excludes this graph itself."""
     g = Graph()

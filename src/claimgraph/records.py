@@ -152,6 +152,27 @@ class Article:
 
 
 @dataclass(frozen=True)
+class ArticleFiles:
+    """An article's source files, found and hashed but not yet read: enough to tell whether
+    the previous build already holds its graph."""
+
+    slug: str
+    text_path: Path
+    sources: tuple[SourceFile, ...]  # the text file and, when present, its annotations
+
+
+@dataclass(frozen=True)
+class CorpusFiles:
+    """A data folder with its dataset and registry loaded and its articles only found."""
+
+    data_dir: Path
+    dataset: DatasetConfig
+    entities: dict[str, Entity]
+    articles: tuple[ArticleFiles, ...]
+    sources: tuple[SourceFile, ...]  # every source, articles' included, by relative path
+
+
+@dataclass(frozen=True)
 class Corpus:
     """Everything the sources say, loaded and cross-checked."""
 

@@ -8,8 +8,9 @@ through as FTS5 syntax, so no search text can be an FTS5 syntax error.
 from __future__ import annotations
 
 import re
+import shutil
 import sqlite3
-from collections.abc import Iterable
+from collections.abc import Iterable, Sequence
 from dataclasses import dataclass
 from pathlib import Path
 
@@ -36,8 +37,13 @@ class Hit:
     score: float
 
 
-def build_index(quads: Iterable[ox.Quad], iris: Iris, path: Path) -> int:
-    """Index every named resource and every claim and quotation; returns the row count."""
+Row = tuple[str, str, str, str, str, str]  # iri, kind, label, names, texts, descriptions
+
+
+def index_rows(quads: Iterable[ox.Quad], iris: Iris) -> list[Row]:
+    """The search rows of a set of graphs: every named resource with text, every claim and
+    quotation. A resource's statements are all in one article graph, or all in the shared
+    graphs, so each article graph's rows can be made (and kept) on their own."""
     texts: dict[str, dict[str, list[str]]] = {}
     kinds: dict[str, str] = {}
     for q in quads:
@@ -53,22 +59,47 @@ def build_index(quads: Iterable[ox.Quad], iris: Iris, path: Path) -> int:
             bucket = texts.setdefault(subject, {})
             if q.object.value not in bucket.setdefault(field, []):
                 bucket[field].append(q.object.value)
+    rows = []
+    for subject in sorted(texts):
+        fields = texts[subject]
+        label = (fields.get("name") or fields.get("text") or fields.get("description") or [subject])[0]
+        rows.append((subject, kinds.get(subject, "resource"), label, "\n".join(fields.get("name", [])),
+                     "\n".join(fields.get("text", [])), "\n".join(fields.get("description", []))))
+    return rows
+
+
+def write_search_index(path: Path, groups: Iterable[tuple[str, Sequence[Row]]], previous: Path | None = None,
+                dropped: Iterable[str] = ()) -> None:
+    """Write the index at ``path``: each group (a graph, or the shared graphs) with its rows.
+    Given the ``previous`` index, start from a copy of it, first removing the ``dropped``
+    groups and those given again, so a rebuild touches only what changed."""
     path.unlink(missing_ok=True)
+    if previous is not None:
+        shutil.copyfile(previous, path)
     db = sqlite3.connect(path)
     try:
-        db.execute("CREATE VIRTUAL TABLE docs USING fts5(iri UNINDEXED, kind UNINDEXED, label UNINDEXED, "
-                   "name, text, description, tokenize = 'unicode61 remove_diacritics 2')")
-        rows = []
-        for subject in sorted(texts):
-            fields = texts[subject]
-            label = (fields.get("name") or fields.get("text") or fields.get("description") or [subject])[0]
-            rows.append((subject, kinds.get(subject, "resource"), label, "\n".join(fields.get("name", [])),
-                         "\n".join(fields.get("text", [])), "\n".join(fields.get("description", []))))
-        db.executemany("INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?)", rows)
+        if previous is None:
+            db.execute("CREATE VIRTUAL TABLE docs USING fts5(iri UNINDEXED, kind UNINDEXED, label UNINDEXED, "
+                       "name, text, description, graph UNINDEXED, "
+                       "tokenize = 'unicode61 remove_diacritics 2')")
+        groups = list(groups)
+        # one pass over the table, however many groups go (graph is not an indexed column)
+        db.execute("CREATE TEMP TABLE gone (name TEXT PRIMARY KEY)")
+        db.executemany("INSERT OR IGNORE INTO gone VALUES (?)", [(name,) for name in dropped] +
+                       [(name,) for name, _ in groups])
+        db.execute("DELETE FROM docs WHERE graph IN (SELECT name FROM gone)")
+        db.executemany("INSERT INTO docs VALUES (?, ?, ?, ?, ?, ?, ?)",
+                       [(*row, name) for name, rows in groups for row in rows])
         db.commit()
-        return len(rows)
     finally:
         db.close()
+
+
+def build_index(quads: Iterable[ox.Quad], iris: Iris, path: Path) -> int:
+    """Index ``quads`` as one group; returns the row count."""
+    rows = index_rows(quads, iris)
+    write_search_index(path, [("all", rows)])
+    return len(rows)
 
 
 def to_fts_query(text: str) -> str | None:

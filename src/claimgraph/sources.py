@@ -19,8 +19,10 @@ from claimgraph.anchors import find_anchor
 from claimgraph.errors import SourceError
 from claimgraph.records import (
     Article,
+    ArticleFiles,
     ClaimRecord,
     Corpus,
+    CorpusFiles,
     DatasetConfig,
     Entity,
     EventReference,
@@ -42,6 +44,7 @@ QID_RE = re.compile(r"^Q[1-9][0-9]*\Z")
 LANGUAGE_RE = re.compile(r"^[A-Za-z]{2,3}(?:-[A-Za-z0-9]{1,8})*\Z")
 PARTIAL_DATE_RE = re.compile(r"^[0-9]{4}(?:-[0-9]{2}(?:-[0-9]{2})?)?\Z")
 DATE_RE = re.compile(r"[0-9]{4}-[0-9]{2}-[0-9]{2}")
+_CONTROL_RE = re.compile(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]")  # category Cc, but tab and newline
 # Characters an IRI must not carry (RFC 3987 4.1 forbids the bidi controls; the others are
 # invisible or are not text): formatting (bidi, zero-width), separators, controls, private use.
 _IRI_BAD_CATEGORIES = ("Cc", "Cf", "Zs", "Zl", "Zp", "Co", "Cs", "Cn")
@@ -92,7 +95,7 @@ class _Fields:
             raise self.error(key, f"field '{key}' of {self.what} must be text")
         if not value.strip():
             raise self.error(key, f"field '{key}' of {self.what} is empty")
-        if any(unicodedata.category(ch) == "Cc" and ch not in "\n\t" for ch in value):
+        if _CONTROL_RE.search(value):
             raise self.error(key, f"field '{key}' of {self.what} contains a control character")
         return str(value).strip()
 
@@ -266,7 +269,7 @@ def load_article(text_path: Path, data_dir: Path, entities: dict[str, Entity],
     slug = text_path.name.removesuffix(".txt")
     _check_key(slug, text_path, 1, "article file name (slug)")
     text = read_text(text_path)
-    control = re.search(r"[\x00-\x08\x0b-\x1f\x7f-\x9f]", text)  # Cc, but tab and newline
+    control = _CONTROL_RE.search(text)
     if control:
         raise SourceError(f"the file contains the control character U+{ord(control.group()):04X}, which "
                           "cannot be published as text (RDF/XML and HTML refuse it): remove it",
@@ -453,8 +456,9 @@ def _valid_partial_date(value: str) -> bool:
 
 # --------------------------------------------------------------------------- corpus
 
-def load_corpus(data_dir: Path, vocab: SchemaVocabulary | None = None) -> Corpus:
-    """Load and cross-check every source under ``data_dir``."""
+def scan_corpus(data_dir: Path, vocab: SchemaVocabulary | None = None) -> CorpusFiles:
+    """Load the dataset and registry under ``data_dir`` and find and hash its articles,
+    without reading them (a build reads only the articles that changed)."""
     vocab = vocab or SchemaVocabulary.load()
     data_dir = Path(data_dir)
     dataset_path = data_dir / "dataset.yaml"
@@ -467,14 +471,27 @@ def load_corpus(data_dir: Path, vocab: SchemaVocabulary | None = None) -> Corpus
         raise SourceError("no entity registry (entities.yaml)", data_dir)
     entities = load_registry(registry_paths, vocab)
     articles_dir = data_dir / "articles"
-    text_paths = sorted(articles_dir.glob("*.txt"))
     for orphan in sorted(articles_dir.glob("*.annotations.yaml")):
         if not orphan.with_name(orphan.name.replace(".annotations.yaml", ".txt")).is_file():
             raise SourceError("annotations without an article file beside them", orphan)
-    articles = tuple(load_article(p, data_dir, entities, vocab) for p in text_paths)
+    articles = []
+    for text_path in sorted(articles_dir.glob("*.txt")):
+        slug = text_path.name.removesuffix(".txt")
+        files = [p for p in (text_path, text_path.with_name(f"{slug}.annotations.yaml")) if p.is_file()]
+        articles.append(ArticleFiles(slug, text_path, tuple(SourceFile(_relative(p, data_dir), _sha256(p))
+                                                            for p in files)))
     # the Wikidata cache is a build input too: the build publishes it (claimgraph.linking.cache)
     cache_paths = [p for p in [data_dir / "wikidata" / "entities.ttl"] if p.is_file()]
     sources = [SourceFile(_relative(p, data_dir), _sha256(p))
                for p in [dataset_path, *registry_paths, *cache_paths]]
     sources += [s for a in articles for s in a.sources]
-    return Corpus(data_dir, dataset, entities, articles, tuple(sorted(sources, key=lambda s: s.relative_path)))
+    return CorpusFiles(data_dir, dataset, entities, tuple(articles),
+                       tuple(sorted(sources, key=lambda s: s.relative_path)))
+
+
+def load_corpus(data_dir: Path, vocab: SchemaVocabulary | None = None) -> Corpus:
+    """Load and cross-check every source under ``data_dir``."""
+    vocab = vocab or SchemaVocabulary.load()
+    files = scan_corpus(data_dir, vocab)
+    articles = tuple(load_article(a.text_path, files.data_dir, files.entities, vocab) for a in files.articles)
+    return Corpus(files.data_dir, files.dataset, files.entities, articles, files.sources)

@@ -220,17 +220,24 @@ def _shacl_findings(data: Graph, locations: Mapping[str, SourceLocation]) -> lis
 
 
 def validate_graph(content: Graph, everything: Iterable[Graph] = (),
-                   locations: Mapping[str, SourceLocation] | None = None) -> ValidationReport:
+                   locations: Mapping[str, SourceLocation] | None = None,
+                   in_place: bool = False) -> ValidationReport:
     """Validate ``content`` (article graphs + entities) with the shapes, and every graph in
-    ``everything`` (plus ``content``) against schema.org v30.0."""
+    ``everything`` (plus ``content``) against schema.org v30.0. ``in_place``: the caller's
+    ``content`` is a scratch graph, which may receive the class hierarchy instead of a copy."""
     locations = locations or {}
-    data = Graph()
-    for triple in content:
-        data.add(triple)
-    for triple in _class_hierarchy(content):
-        data.add(triple)
+    hierarchy = _class_hierarchy(content)
+    if in_place:
+        data = content
+    else:
+        data = Graph()
+        data.addN((s, p, o, data) for s, p, o in content)
+    data.addN((s, p, o, data) for s, p, o in hierarchy)
     findings = _shacl_findings(data, locations)
     findings += run_dataset_checks(data, locations)
+    if in_place:  # the schema.org check judges the content, not the hierarchy added to it
+        for triple in hierarchy:
+            data.remove(triple)
     vocab = SchemaVocabulary.load()
     extra = ontology_superclasses()
     for graph in (content, *everything):
