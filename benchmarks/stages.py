@@ -165,12 +165,13 @@ def instrument(timers: Timers) -> list[str]:
         wrapped.append("pyshacl.validate")
     build = _try_import("claimgraph.build")
     # build's own pipeline steps: every claimgraph function it reaches through its globals
-    modules = [build] + [_try_import(m) for m in ("claimgraph.batches", "claimgraph.pipeline",
-                                                   "claimgraph.publishing", "claimgraph.jsonld")]
+    modules = [build] + [_try_import(m) for m in ("claimgraph.assembly", "claimgraph.batches",
+                                                   "claimgraph.publishing", "claimgraph.graphparts")]
     for module in (m for m in modules if m):
         for attr, value in list(vars(module).items()):
             ours = isinstance(value, FunctionType) and value.__module__.startswith("claimgraph")
-            private = attr.startswith("__") or (attr.startswith("_") and module is not build)
+            private = attr.startswith("__") or (attr.startswith("_") and module.__name__ not in
+                                                 ("claimgraph.build", "claimgraph.assembly"))
             if ours and not private and timers.patch(module, attr):
                 wrapped.append(f"{module.__name__}:{attr}")
     # a few inner steps, reached through their own modules' globals

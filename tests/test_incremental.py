@@ -1,0 +1,145 @@
+"""Rebuilding after a change: only the changed articles are read, and the output — every
+dump byte for byte, the store, the search index, the manifest — is what a build from scratch
+of the same sources gives. The corpus is a small synthetic one (benchmarks/generate_corpus.py)
+built in batches of four, so the batches run in worker processes as a large corpus's do.
+"""
+
+from __future__ import annotations
+
+import importlib.util
+import json
+import sqlite3
+import sys
+from pathlib import Path
+
+import pyoxigraph as ox
+import pytest
+
+import claimgraph.assembly
+import claimgraph.batches
+from claimgraph.build import BuildResult, build
+from claimgraph.errors import SourceError
+from claimgraph.publishing import STORE_DIR
+from claimgraph.search import SEARCH_FILE
+
+BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
+DUMPS = ("dataset.nq", "dataset.trig", "dataset.ttl", "dataset.nt", "dataset.jsonld")
+
+
+def _generator():
+    spec = importlib.util.spec_from_file_location("generate_corpus", BENCHMARKS / "generate_corpus.py")
+    module = importlib.util.module_from_spec(spec)
+    module = sys.modules.setdefault("generate_corpus", module)
+    assert spec.loader is not None
+    spec.loader.exec_module(module)
+    return module
+
+
+generator = _generator()
+
+
+@pytest.fixture
+def corpus(tmp_path: Path, monkeypatch: pytest.MonkeyPatch) -> Path:
+    monkeypatch.setattr(claimgraph.assembly, "BATCH_SIZE", 4)
+    data = tmp_path / "data"
+    generator.generate(data, 10, seed=7, outlets=4, authors=8, pool=60)
+    return data
+
+
+def _store_quads(result: BuildResult) -> set[ox.Quad]:
+    store = ox.Store.read_only(str(result.out_dir / STORE_DIR))
+    return set(store)
+
+
+def _search_rows(result: BuildResult) -> list[tuple]:
+    db = sqlite3.connect(result.out_dir / SEARCH_FILE)
+    try:
+        return sorted(db.execute("SELECT iri, kind, label, name, text, description, graph FROM docs"))
+    finally:
+        db.close()
+
+
+def _manifest(result: BuildResult) -> dict:
+    return json.loads((result.out_dir / "build.json").read_text(encoding="utf-8"))
+
+
+def assert_same_output(rebuilt: BuildResult, fresh: BuildResult) -> None:
+    for name in DUMPS:
+        assert (rebuilt.out_dir / name).read_bytes() == (fresh.out_dir / name).read_bytes(), \
+            f"{name} differs from a build from scratch"
+    assert _store_quads(rebuilt) == _store_quads(fresh)
+    assert _search_rows(rebuilt) == _search_rows(fresh)
+    # the index's rows are the same, but not its SQLite pages: compare the manifests without it
+    rebuilt_manifest, fresh_manifest = _manifest(rebuilt), _manifest(fresh)
+    for manifest in (rebuilt_manifest, fresh_manifest):
+        manifest["files"].pop(SEARCH_FILE)
+    assert rebuilt_manifest == fresh_manifest
+
+
+def _count_loads(monkeypatch: pytest.MonkeyPatch) -> list[str]:
+    loaded: list[str] = []
+    real = claimgraph.batches.load_article
+
+    def counting(path, *args, **kwargs):
+        loaded.append(path.name)
+        return real(path, *args, **kwargs)
+
+    monkeypatch.setattr(claimgraph.batches, "load_article", counting)
+    return loaded
+
+
+def test_a_rebuild_reads_only_the_edited_article_and_equals_a_fresh_build(corpus, tmp_path, monkeypatch):
+    first = build(corpus, tmp_path / "dist", site=False)
+    assert first.assembled.reused == 0
+    sources_before = _manifest(first)["sources"]
+    edited = generator.touch_article(corpus)
+    loaded = _count_loads(monkeypatch)  # one changed article: one batch, run in this process
+    rebuilt = build(corpus, tmp_path / "dist", site=False)
+    assert loaded == [edited.name]
+    assert rebuilt.assembled.reused == 9
+    assert rebuilt.assembled.changed >= {str(rebuilt.assembled.iris.article_graph(edited.stem))}
+    monkeypatch.undo()
+    monkeypatch.setattr(claimgraph.assembly, "BATCH_SIZE", 4)
+    fresh = build(corpus, tmp_path / "fresh", site=False)
+    assert_same_output(rebuilt, fresh)
+    assert _manifest(rebuilt)["sources"] != sources_before
+
+
+def test_a_removed_article_leaves_the_store_the_dumps_and_the_index(corpus, tmp_path):
+    build(corpus, tmp_path / "dist", site=False)
+    gone = sorted((corpus / "articles").glob("*.txt"))[3]
+    gone_graph = f"graph/article/{gone.stem}"
+    gone.unlink()
+    gone.with_name(f"{gone.stem}.annotations.yaml").unlink()
+    rebuilt = build(corpus, tmp_path / "dist", site=False)
+    assert rebuilt.assembled.reused == 9
+    assert not any(gone_graph in q.graph_name.value for q in _store_quads(rebuilt)
+                   if isinstance(q.graph_name, ox.NamedNode))
+    assert not any(gone_graph in row[-1] for row in _search_rows(rebuilt))
+    assert_same_output(rebuilt, build(corpus, tmp_path / "fresh", site=False))
+
+
+def test_nothing_changed_reuses_everything(corpus, tmp_path, monkeypatch):
+    first = build(corpus, tmp_path / "dist", site=False)
+    before = {name: (first.out_dir / name).read_bytes() for name in DUMPS}
+    loaded = _count_loads(monkeypatch)
+    again = build(corpus, tmp_path / "dist", site=False)
+    assert loaded == [] and again.assembled.reused == 10
+    assert {name: (again.out_dir / name).read_bytes() for name in DUMPS} == before
+
+
+def test_a_source_error_in_a_worker_names_its_file_and_line_and_keeps_the_output(corpus, tmp_path):
+    first = build(corpus, tmp_path / "dist", site=False)
+    before = (first.out_dir / "dataset.nq").read_bytes()
+    broken = sorted((corpus / "articles").glob("*.annotations.yaml"))[-1]  # in the last batch
+    lines = broken.read_text(encoding="utf-8").splitlines()
+    where = next(i for i, line in enumerate(lines) if line.strip().startswith("kind:"))
+    lines[where] = lines[where].split("kind:")[0] + "kind: gossip"
+    broken.write_text("\n".join(lines) + "\n", encoding="utf-8")
+    dataset = corpus / "dataset.yaml"  # a new dataset.yaml: every article is read again, in workers
+    dataset.write_text(dataset.read_text(encoding="utf-8") + "\n", encoding="utf-8")
+    with pytest.raises(SourceError) as caught:
+        build(corpus, tmp_path / "dist", site=False)
+    assert caught.value.path == broken and caught.value.line == where + 1
+    assert "gossip" in caught.value.message or "kind" in caught.value.message
+    assert (first.out_dir / "dataset.nq").read_bytes() == before
