@@ -76,10 +76,13 @@ _SUMMARY = (*_NAMES, *(ox.NamedNode(p) for p in (
     "http://schema.org/text", "http://schema.org/appearance", "http://schema.org/isPartOf")))
 
 
-def _neighbours(store: ox.Store, quads: list[ox.Quad], iri: str,
-                predicates: tuple[ox.NamedNode, ...]) -> list[ox.Quad]:
+def _neighbours(store: ox.Store, quads: list[ox.Quad], iri: str, predicates: tuple[ox.NamedNode, ...],
+                seen: set[str]) -> list[ox.Quad]:
+    """The ``predicates`` quads of the resources ``quads`` link, except those in ``seen`` (which
+    gets the ones looked up now)."""
     others = {t.value for q in quads for t in (q.subject, q.object)
-              if isinstance(t, ox.NamedNode) and not t.value.startswith(iri)}
+              if isinstance(t, ox.NamedNode) and not t.value.startswith(iri)} - seen
+    seen |= others
     wanted = set(predicates)
     found = []
     for other in sorted(others):  # one look-up per resource, filtered here: fewer store calls
@@ -92,8 +95,11 @@ def _labels(store: ox.Store, quads: list[ox.Quad], iri: str) -> list[ox.Quad]:
     """What a reader needs to follow the description's links without another request: the
     names, types, Wikidata links and texts of the resources it points at (and from), and the
     names of the articles those appear in."""
-    first = _neighbours(store, quads, iri, _SUMMARY)
-    return first + _neighbours(store, first, iri, _NAMES)
+    seen: set[str] = set()
+    first = _neighbours(store, quads, iri, _SUMMARY, seen)
+    # The second round skips what the first looked up: _SUMMARY includes _NAMES, so their
+    # names are in ``first`` already (half the store look-ups of an article's description).
+    return first + _neighbours(store, first, iri, _NAMES, seen)
 
 
 def describe(store: ox.Store, iri: str, iris: Iris) -> Description:

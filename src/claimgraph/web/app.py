@@ -41,6 +41,7 @@ from claimgraph.queries import list_queries
 from claimgraph.search import SEARCH_FILE, SearchIndex
 from claimgraph.site import sitemap
 from claimgraph.web import named_queries
+from claimgraph.web.doc_cache import DocumentCache
 from claimgraph.web.engine import QueryEngine, create_engine
 from claimgraph.web.resources import dereference, description_response, not_found, split_extension
 from claimgraph.web.settings import ServeSettings
@@ -205,9 +206,14 @@ def create_app(settings: ServeSettings, engine: QueryEngine | None = None) -> St
         pages += [settings.to_public(e.iri) for e in data.catalog.entities]
         return Response(sitemap(data.iris, pages), media_type="application/xml")
 
-    def resource(request: Request) -> Response:
-        return dereference(request, data.store, data.iris, settings, data.site,
-                           request.path_params["path"])
+    # A remote store may be republished while the server runs: only the embedded store, fixed
+    # for the server's lifetime, has documents worth keeping.
+    documents = DocumentCache(settings.document_cache_bytes) \
+        if settings.document_cache_bytes > 0 and not settings.endpoint else None
+
+    async def resource(request: Request) -> Response:
+        return await dereference(request, data.store, data.iris, settings, data.site,
+                                 request.path_params["path"], documents)
 
     queries = list_queries()
 

@@ -17,6 +17,9 @@ default 10 s) to parse, evaluate *and* serialise. Past it the worker is killed (
 and a fresh one is started in the background, while the other workers keep answering. A worker
 that dies (a query that overflows the parser's stack segfaults pyoxigraph, for instance) gives
 ``WorkerCrashed`` and is replaced the same way: no query can take the server process down.
+A repeated query is answered from the answers kept in the server process
+(``claimgraph.web.result_cache``), but only while a live worker is idle: the cache saves the
+work, never the wait.
 
 What a query sees
 -----------------
@@ -68,6 +71,7 @@ from __future__ import annotations
 import abc
 import asyncio
 import contextlib
+import dataclasses
 import io
 import logging
 import os
@@ -85,6 +89,7 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from claimgraph.errors import QueryError
+from claimgraph.web.result_cache import DEFAULT_RESULT_CACHE_BYTES, ResultCache, result_key
 
 if TYPE_CHECKING:
     from claimgraph.web.settings import ServeSettings
@@ -282,6 +287,7 @@ def create_engine(settings: ServeSettings, *, allow_service: bool = False) -> Qu
         prefixes=PREFIXES,
         allow_service=allow_service,
         memory_limit=settings.worker_memory * 1024 * 1024 if settings.worker_memory else None,
+        result_cache_bytes=settings.result_cache_bytes,
     )
 
 
@@ -443,10 +449,12 @@ class LocalEngine(QueryEngine):
     def __init__(self, store_path: Path | str, *, workers: int = 2, timeout: float = 10.0, limit: int = 10_000,
                  query_base_iri: str | None = None, public_base: tuple[str, str] | None = None,
                  prefixes: Mapping[str, str] | None = None, allow_service: bool = False,
-                 memory_limit: int | None = None, start_timeout: float = 60.0):
+                 memory_limit: int | None = None, start_timeout: float = 60.0,
+                 result_cache_bytes: int = DEFAULT_RESULT_CACHE_BYTES):
         """``public_base`` is ``(base_iri, base_url)`` when the server's URLs differ from the
         dataset's IRIs; ``prefixes`` are used by the Turtle-like writers; ``memory_limit`` (bytes)
-        caps each worker's address space (RLIMIT_AS) when set."""
+        caps each worker's address space (RLIMIT_AS) when set; ``result_cache_bytes`` bounds the
+        answers kept for repeated queries (``claimgraph.web.result_cache``; 0: none)."""
         if workers < 1:
             raise ValueError("a LocalEngine needs at least one worker")
         self.store_path = Path(store_path)
@@ -462,6 +470,7 @@ class LocalEngine(QueryEngine):
             "allow_service": allow_service,
             "memory_limit": memory_limit,
         }
+        self._results = ResultCache(result_cache_bytes) if result_cache_bytes > 0 else None
         self._idle: asyncio.Queue[_Worker] | None = None
         self._workers: set[_Worker] = set()
         self._respawns: set[asyncio.Task[None]] = set()
@@ -580,9 +589,15 @@ class LocalEngine(QueryEngine):
         timeout = request.timeout if request.timeout is not None else self.timeout
         limit = request.limit if request.limit is not None else self.limit
         started = time.perf_counter()
+        key = result_key(request, limit) if self._results is not None else None
+        if key is not None and self._results is not None and (kept := self._results.get(key)) is not None \
+                and self._live_worker_idle():
+            return dataclasses.replace(kept, elapsed=time.perf_counter() - started)
         while True:
             try:
-                worker = await asyncio.wait_for(self._idle.get(), max(timeout - (time.perf_counter() - started), 0))
+                # An idle worker is taken without a wait_for, which costs a task and a loop turn
+                worker = self._idle.get_nowait() if not self._idle.empty() else await asyncio.wait_for(
+                    self._idle.get(), max(timeout - (time.perf_counter() - started), 0))
             except TimeoutError:
                 raise EngineBusy(f"every query worker stayed busy for {timeout:g} s; try again shortly") from None
             if worker.process.returncode is None:
@@ -599,7 +614,8 @@ class LocalEngine(QueryEngine):
             "limit": limit,
         }
         try:
-            reply = await asyncio.wait_for(worker.call(message), timeout)
+            async with asyncio.timeout(timeout):  # unlike wait_for (3.11), no task per query
+                reply = await worker.call(message)
         except TimeoutError:
             log.warning("query stopped after %.1f s (worker %d killed)", timeout, worker.pid)
             self._replace(worker)
@@ -624,8 +640,26 @@ class LocalEngine(QueryEngine):
         self._idle.put_nowait(worker)
         if not reply["ok"]:
             raise _ERROR_KINDS.get(reply["kind"], EngineError)(reply["message"])
-        return SparqlResponse(reply["body"], reply["media_type"], reply["form"], reply["truncated"],
-                              reply["count"], limit, time.perf_counter() - started)
+        answer = SparqlResponse(reply["body"], reply["media_type"], reply["form"], reply["truncated"],
+                                reply["count"], limit, time.perf_counter() - started)
+        if key is not None and self._results is not None:
+            self._results.keep(key, answer)
+        return answer
+
+    def _live_worker_idle(self) -> bool:
+        """Whether a live worker is idle now; idle workers found dead are replaced on the way."""
+        assert self._idle is not None
+        live = []
+        while not self._idle.empty():
+            worker = self._idle.get_nowait()
+            if worker.process.returncode is None:
+                live.append(worker)
+            else:
+                log.error("idle query worker %d died (exit status %s)", worker.pid, worker.process.returncode)
+                self._replace(worker)
+        for worker in live:  # back in the same order
+            self._idle.put_nowait(worker)
+        return bool(live)
 
 
 # --- inside a worker process -------------------------------------------------------------------

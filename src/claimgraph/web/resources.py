@@ -5,8 +5,9 @@ from __future__ import annotations
 from urllib.parse import quote
 
 import pyoxigraph as ox
+from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
-from starlette.responses import HTMLResponse, PlainTextResponse, Response
+from starlette.responses import PlainTextResponse, Response
 
 from claimgraph.documents.describe import Description, describe
 from claimgraph.documents.formats import FORMATS, Format, format_for_extension, negotiate
@@ -14,6 +15,7 @@ from claimgraph.documents.rdf import serialize
 from claimgraph.documents.view import Linker
 from claimgraph.namespaces import Iris
 from claimgraph.site import page_for
+from claimgraph.web.doc_cache import Document, DocumentCache
 from claimgraph.web.settings import ServeSettings
 
 
@@ -51,31 +53,39 @@ def not_found(what: str) -> PlainTextResponse:
     return PlainTextResponse(f"404 Not Found: {what} is not a resource of this dataset.\n", status_code=404)
 
 
-def description_response(request: Request, description: Description, settings: ServeSettings,
-                         site: dict, extension: str | None, public_url: str) -> Response:
-    fmt = requested_format(request, extension)
-    if fmt == "unknown":
-        return PlainTextResponse("400 Bad Request: ?format= must be one of "
-                                 + ", ".join(f.extension for f in FORMATS) + "\n", status_code=400)
-    if fmt is None:
-        return not_acceptable(public_url)
-    assert isinstance(fmt, Format)
+def render(description: Description, fmt: Format, settings: ServeSettings, site: dict,
+           public_url: str) -> Document:
+    """``description`` as a document in ``fmt``, with the headers every copy of it carries."""
     headers = {"Vary": "Accept", "Link": alternates(public_url),
                "Content-Location": f"{public_url}.{fmt.extension}"}
     if fmt.rdf_format is None:
         linker = Linker(settings.base_iri, settings.base_url)
-        return HTMLResponse(page_for(description, linker, site), headers=headers)
+        return Document.of(page_for(description, linker, site).encode("utf-8"), "text/html", headers)
     rewrite = settings.to_public if settings.base_url != settings.base_iri else None
     body = serialize(description.quads, fmt, settings.base_url, rewrite)
     media_type = fmt.media_type + ("; charset=utf-8" if fmt.extension in ("ttl", "nt", "nq", "trig") else "")
-    return Response(body, media_type=media_type, headers=headers)
+    return Document.of(body, media_type, headers)
 
 
-def dereference(request: Request, store: ox.Store, iris: Iris, settings: ServeSettings, site: dict,
-                path: str) -> Response:
-    resource_path, extension = split_extension(path)
-    iri = iris.base + resource_path
-    public_url = settings.base_url + quote(resource_path, safe="/:@-._~!$&'()*+,;=")
+def description_response(request: Request, description: Description, settings: ServeSettings,
+                         site: dict, extension: str | None, public_url: str) -> Response:
+    fmt = requested_format(request, extension)
+    if fmt == "unknown":
+        return bad_format()
+    if fmt is None:
+        return not_acceptable(public_url)
+    assert isinstance(fmt, Format)
+    return render(description, fmt, settings, site, public_url).response(request)
+
+
+def bad_format() -> PlainTextResponse:
+    return PlainTextResponse("400 Bad Request: ?format= must be one of "
+                             + ", ".join(f.extension for f in FORMATS) + "\n", status_code=400)
+
+
+def _describe_and_render(store: ox.Store, iris: Iris, settings: ServeSettings, site: dict, iri: str,
+                         fmt: Format | str | None, public_url: str) -> Document | Response:
+    """The document of ``iri`` in ``fmt``, or the error response (404 before 406 and 400)."""
     try:
         ox.NamedNode(iri)
     except ValueError:  # a path no IRI of the dataset can have (NUL, an undecodable byte…)
@@ -83,4 +93,29 @@ def dereference(request: Request, store: ox.Store, iris: Iris, settings: ServeSe
     description = describe(store, iri, iris)
     if not description.found:
         return not_found(f"<{public_url}>")
-    return description_response(request, description, settings, site, extension, public_url)
+    if fmt == "unknown":
+        return bad_format()
+    if fmt is None:
+        return not_acceptable(public_url)
+    assert isinstance(fmt, Format)
+    return render(description, fmt, settings, site, public_url)
+
+
+async def dereference(request: Request, store: ox.Store, iris: Iris, settings: ServeSettings, site: dict,
+                      path: str, cache: DocumentCache | None = None) -> Response:
+    """The resource at ``path`` in the negotiated format: from ``cache`` when it was rendered
+    before (in the event loop, without a thread hop), otherwise described and rendered in a
+    worker thread, so the event loop keeps serving meanwhile."""
+    resource_path, extension = split_extension(path)
+    iri = iris.base + resource_path
+    public_url = settings.base_url + quote(resource_path, safe="/:@-._~!$&'()*+,;=")
+    fmt = requested_format(request, extension)
+    key = (iri, fmt.extension) if isinstance(fmt, Format) else None
+    if cache is not None and key is not None and (kept := cache.get(key)) is not None:
+        return kept.response(request)
+    outcome = await run_in_threadpool(_describe_and_render, store, iris, settings, site, iri, fmt, public_url)
+    if not isinstance(outcome, Document):
+        return outcome
+    if cache is not None and key is not None:
+        cache.keep(key, outcome)
+    return outcome.response(request)

@@ -18,6 +18,8 @@ class ServeSettings:
     max_request_bytes: int = 1_000_000
     worker_memory: int | None = 2048  # MB of address space per query worker; None: no limit
     body_timeout: float = 30.0  # seconds a client has to send a request body (/sparql POST)
+    document_cache_bytes: int = 64 * 1024 * 1024  # rendered resource documents kept; 0: none
+    result_cache_bytes: int = 32 * 1024 * 1024  # SPARQL answers kept for repeated queries; 0: none
 
     def to_public(self, iri: str) -> str:
         """An IRI of the dataset as a link on this server."""
