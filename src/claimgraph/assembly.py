@@ -40,7 +40,7 @@ from claimgraph.buildcache import (
 )
 from claimgraph.graphparts import PARTS, part_path, sorted_nquads, write_parts
 from claimgraph.linking.cache import CACHE_FILE, load_cache
-from claimgraph.mapping import MappedGraph, map_registry, map_wikidata, map_wikidata_provenance
+from claimgraph.mapping import MappedGraph, map_article, map_registry, map_wikidata, map_wikidata_provenance
 from claimgraph.metadata import build_time, map_metadata
 from claimgraph.namespaces import Iris
 from claimgraph.rdfterms import graph_quads, to_rdflib
@@ -64,9 +64,16 @@ class Assembled:
     report: ValidationReport
     built_at: datetime
     reused: int = 0  # articles taken from the previous build's cache
-    locations: dict[str, SourceLocation] = field(default_factory=dict)
     changed: set[str] = field(default_factory=set)  # graphs that differ from the previous build's
     digests: dict[str, str] = field(default_factory=dict)  # graph IRI → SHA-256 of its file
+
+    @cached_property
+    def locations(self) -> dict[str, SourceLocation]:
+        """The source line of every node the build minted (for inspection: maps the corpus again)."""
+        found = {str(k): v for k, v in map_registry(self.files.entities.values(), self.iris).locations.items()}
+        for article in self.corpus.articles:
+            found.update({str(k): v for k, v in map_article(article, self.iris).locations.items()})
+        return found
 
     @cached_property
     def corpus(self) -> Corpus:
@@ -150,7 +157,6 @@ def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None 
     graph_files: dict[str, Path] = {}
     sizes: dict[str, int] = {}
     index: dict[str, dict] = {}
-    locations: dict[str, SourceLocation] = {}
     digests: dict[str, str] = {}
     published: list[str] = []
     fresh: list[ArticleFiles] = []
@@ -171,7 +177,6 @@ def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None 
     for result in _run_batches(list(_batches(fresh, BATCH_SIZE)), files, iris.base, graphs_dir, progress,
                                len(fresh)):
         findings += result.findings
-        locations.update(result.locations)
         by_slug = _by_slug(result.findings)
         for graph in result.graphs:
             graph_files[graph.graph_iri] = graph.path
@@ -186,7 +191,6 @@ def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None 
     # from the committed cache (never the network; Wikidata's modelling, which the shapes and
     # the schema.org check do not judge), and the metadata describing all of them.
     registry = map_registry(files.entities.values(), iris)
-    locations.update({str(k): v for k, v in registry.locations.items()})
     previous_registry = read_registry_entry(previous) if previous else None
     if previous_registry and previous_registry.get("key") == rules:  # the registry and rules are unchanged
         registry_findings = [finding_from_json(dict(f)) for f in previous_registry.get("findings", [])]
@@ -225,7 +229,7 @@ def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None 
     report = ValidationReport(sorted(set(findings), key=lambda f: (
         order[f.severity], str(f.location or ""), f.focus, f.rule, f.path or "", f.value or "")))
     return Assembled(files, iris, graph_files, sizes, report, built_at, len(files.articles) - len(fresh),
-                     locations, changed, digests)
+                     changed, digests)
 
 
 def _write_shared(graphs: list[MappedGraph], graphs_dir: Path, iris: Iris, previous: Path | None,

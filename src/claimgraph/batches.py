@@ -49,8 +49,6 @@ class ArticleGraph:
 class BatchResult:
     graphs: list[ArticleGraph] = field(default_factory=list)
     findings: list[Finding] = field(default_factory=list)
-    locations: dict[str, SourceLocation] = field(default_factory=dict)
-    articles: list[Article] = field(default_factory=list)  # only when asked for
 
 
 def referenced_entities(articles: Iterable[Article]) -> set[str]:
@@ -76,19 +74,20 @@ def search_rows_path(graph_file: Path) -> Path:
 
 
 def process_batch(files: list[ArticleFiles], data_dir: Path, entities: dict[str, Entity], base: str,
-                  out_dir: Path, keep_articles: bool = False) -> BatchResult:
+                  out_dir: Path) -> BatchResult:
     """Load, map, validate and write one batch of articles; returns what a build needs to know.
     A source error is raised as it is (the build stops on the first, in article order)."""
     vocab = SchemaVocabulary.load()
     articles = [load_article(f.text_path, data_dir, entities, vocab) for f in files]
     iris = Iris(base)
-    result = BatchResult(articles=articles if keep_articles else [])
+    result = BatchResult()
     # The batch's data: its articles and the registry entities they link to (for sh:class),
     # validated together. addN: rdflib's add() costs several times more per triple.
     data = Graph()
     keys = referenced_entities(articles) & set(entities)
     registry = map_registry((entities[k] for k in sorted(keys)), iris)
     data.addN((s, p, o, data) for s, p, o in registry.graph)
+    all_quads = graph_quads(registry.graph, registry.iri)
     locations: dict[str, SourceLocation] = {str(k): v for k, v in registry.locations.items()}
     for article in articles:
         mapped = map_article(article, iris)
@@ -102,6 +101,8 @@ def process_batch(files: list[ArticleFiles], data_dir: Path, entities: dict[str,
         result.graphs.append(ArticleGraph(article.slug, str(mapped.iri), path, len(mapped.graph), digest,
                                           article.date_published))
         data.addN((s, p, o, data) for s, p, o in mapped.graph)
-    result.findings = validate_graph(data, (), locations, in_place=True).findings
-    result.locations = locations
+        all_quads += quads
+    # each finding carries its source location; the nodes' locations stay here (at 100,000
+    # articles they would be millions of entries in the build's main process)
+    result.findings = validate_graph(data, (), locations, in_place=True, quads=all_quads).findings
     return result

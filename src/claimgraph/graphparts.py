@@ -54,10 +54,11 @@ def prefix_header(format: ox.RdfFormat) -> bytes:
 
 def jsonld_nodes(quads: Sequence[ox.Quad]) -> str:
     """The graph's nodes compacted with the schema.org context, as members of the dump's
-    "@graph" array (indented, comma-separated; empty for an empty graph)."""
-    texts = [json.dumps(compact_node(node), ensure_ascii=False, indent=1, sort_keys=True)
-             for node in expanded_jsonld(quads)]
-    return ",\n".join("  " + text.replace("\n", "\n  ") for text in texts)
+    "@graph" array: one node per line (json's C encoder, several times faster than the
+    indenting one on a corpus's worth of nodes), comma-separated; empty for an empty graph."""
+    return ",\n".join("  " + json.dumps(compact_node(node), ensure_ascii=False, sort_keys=True,
+                                         separators=(",", ":"))
+                       for node in expanded_jsonld(quads))
 
 
 def graph_parts(quads: Sequence[ox.Quad], merged: Sequence[ox.Triple] | None = None) -> dict[str, bytes]:

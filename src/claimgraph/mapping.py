@@ -142,7 +142,8 @@ class _ArticleMapper:
         self.article = article
         self.iris = iris
         self.node = iris.article(article.slug)
-        self.mapped = MappedGraph(iris.article_graph(article.slug), Graph())
+        # SimpleMemory: no per-triple context bookkeeping, which an article graph never needs
+        self.mapped = MappedGraph(iris.article_graph(article.slug), Graph(store="SimpleMemory"))
         self.g = self.mapped.graph
         self.lang = article.language
 

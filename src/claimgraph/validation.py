@@ -126,10 +126,14 @@ def _fill(message: str, row: ox.QuerySolution, variables: list[str]) -> str:
     return message
 
 
-def run_dataset_checks(data: Graph, locations: Mapping[str, SourceLocation]) -> list[Finding]:
-    """The whole-graph checks, as queries over an in-memory pyoxigraph copy of ``data``."""
+def run_dataset_checks(data: Graph, locations: Mapping[str, SourceLocation],
+                       quads: Iterable[ox.Quad] | None = None) -> list[Finding]:
+    """The whole-graph checks, as queries over an in-memory pyoxigraph copy of ``data`` (or
+    over ``quads``, the same statements already converted)."""
     store = ox.Store()
-    store.extend(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for s, p, o in data)
+    if quads is None:
+        quads = (ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for s, p, o in data)
+    store.extend(ox.Quad(q.subject, q.predicate, q.object) for q in quads)  # all in the default graph
     findings = []
     for check in dataset_checks():
         solutions = store.query(check.query, substitutions={ox.Variable("this"): ox.NamedNode(str(THE_DATA))})
@@ -221,10 +225,11 @@ def _shacl_findings(data: Graph, locations: Mapping[str, SourceLocation]) -> lis
 
 def validate_graph(content: Graph, everything: Iterable[Graph] = (),
                    locations: Mapping[str, SourceLocation] | None = None,
-                   in_place: bool = False) -> ValidationReport:
+                   in_place: bool = False, quads: Iterable[ox.Quad] | None = None) -> ValidationReport:
     """Validate ``content`` (article graphs + entities) with the shapes, and every graph in
     ``everything`` (plus ``content``) against schema.org v30.0. ``in_place``: the caller's
-    ``content`` is a scratch graph, which may receive the class hierarchy instead of a copy."""
+    ``content`` is a scratch graph, which may receive the class hierarchy instead of a copy.
+    ``quads``: the content as pyoxigraph quads, when the caller has them (saves a conversion)."""
     locations = locations or {}
     hierarchy = _class_hierarchy(content)
     if in_place:
@@ -234,7 +239,9 @@ def validate_graph(content: Graph, everything: Iterable[Graph] = (),
         data.addN((s, p, o, data) for s, p, o in content)
     data.addN((s, p, o, data) for s, p, o in hierarchy)
     findings = _shacl_findings(data, locations)
-    findings += run_dataset_checks(data, locations)
+    hierarchy_quads = None if quads is None else [
+        *quads, *(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for s, p, o in hierarchy)]
+    findings += run_dataset_checks(data, locations, hierarchy_quads)
     if in_place:  # the schema.org check judges the content, not the hierarchy added to it
         for triple in hierarchy:
             data.remove(triple)
