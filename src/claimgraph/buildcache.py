@@ -12,6 +12,7 @@ import json
 import os
 import shutil
 from dataclasses import asdict
+from functools import cache
 from pathlib import Path
 
 from claimgraph import __version__
@@ -32,12 +33,22 @@ GRAPH_FILES = ("nq", *PARTS, "search.json")
 def rules_digest(corpus: Corpus | CorpusFiles, base: str) -> str:
     """What every article's result depends on besides its own files: the registry, the
     shapes, the vocabularies, the base IRI and claimgraph's version."""
-    digest = hashlib.sha256(f"{__version__}\n{base}\n".encode())
+    digest = hashlib.sha256(f"{__version__}\n{base}\n{_code_digest()}\n".encode())
     for source in corpus.sources:
         if not source.relative_path.startswith("articles/"):
             digest.update(f"{source.relative_path}:{source.sha256}\n".encode())
     for relative in (SHAPES, DATASET_CHECKS, ONTOLOGY, SCHEMAORG_VOCAB):
         digest.update(hashlib.sha256(project_file(relative).read_bytes()).hexdigest().encode())
+    return digest.hexdigest()
+
+
+@cache
+def _code_digest() -> str:
+    """claimgraph's own code: a cached graph is reused only by the code that made it."""
+    digest = hashlib.sha256()
+    package = Path(__file__).parent
+    for path in sorted(package.rglob("*.py")):
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 

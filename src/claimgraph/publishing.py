@@ -11,11 +11,13 @@ from __future__ import annotations
 import ctypes
 import ctypes.util
 import errno
+import fcntl
 import os
 import shutil
 import tempfile
 from collections.abc import Callable, Mapping, Sequence
 from pathlib import Path
+from typing import IO
 
 import pyoxigraph as ox
 
@@ -103,10 +105,29 @@ def write_atomically(out_dir: Path, write: Callable[[Path], None]) -> None:
         raise OutputError("the output path exists and is not a folder: choose another --out", out_dir)
     try:
         out_dir.parent.mkdir(parents=True, exist_ok=True)
-        recover_output(out_dir)
+        lock = _lock_output(out_dir)
+        recover_output(out_dir)  # only under the lock: another build's work folder is not stale
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
     except OSError as exc:
         raise OutputError(f"cannot prepare the output folder: {exc.strerror}", out_dir) from exc
+    with lock:
+        _write_and_swap(out_dir, tmp, write)
+
+
+def _lock_output(out_dir: Path) -> IO[bytes]:
+    """Hold ``.<out>.lock`` beside the output for the whole build: a second build of the same
+    output stops at once with a clear error instead of racing the first."""
+    handle = open(out_dir.with_name(f".{out_dir.name}.lock"), "ab")  # noqa: SIM115 (held by the caller)
+    try:
+        fcntl.flock(handle, fcntl.LOCK_EX | fcntl.LOCK_NB)
+    except BlockingIOError:
+        handle.close()
+        raise OutputError("another claimgraph build is writing this output folder: wait for it to finish, "
+                          "or build into another --out", out_dir) from None
+    return handle
+
+
+def _write_and_swap(out_dir: Path, tmp: Path, write: Callable[[Path], None]) -> None:
     try:
         write(tmp)
         os.chmod(tmp, 0o755)
