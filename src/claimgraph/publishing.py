@@ -110,8 +110,14 @@ def write_atomically(out_dir: Path, write: Callable[[Path], None]) -> None:
         tmp = Path(tempfile.mkdtemp(prefix=f".{out_dir.name}.building-", dir=out_dir.parent))
     except OSError as exc:
         raise OutputError(f"cannot prepare the output folder: {exc.strerror}", out_dir) from exc
-    with lock:
+    try:
         _write_and_swap(out_dir, tmp, write)
+    finally:
+        # Leave nothing beside the output. A build that opened the file just before this
+        # unlink could still take the lock afterwards; at worst two builds then race as they
+        # did without a lock, and the swap keeps the output whole either way.
+        Path(lock.name).unlink(missing_ok=True)
+        lock.close()
 
 
 def _lock_output(out_dir: Path) -> IO[bytes]:
