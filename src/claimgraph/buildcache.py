@@ -42,13 +42,20 @@ def rules_digest(corpus: Corpus | CorpusFiles, base: str) -> str:
     return digest.hexdigest()
 
 
+# code that never shapes a cached graph, its dump parts or its search rows
+_NOT_GRAPH_CODE = ("web/", "remote/", "linking/", "cli.py", "site.py", "build.py", "__main__.py")
+
+
 @cache
 def _code_digest() -> str:
-    """claimgraph's own code: a cached graph is reused only by the code that made it."""
+    """claimgraph's own code that makes graphs: a cached graph is reused only by such code as
+    made it (serving or publishing code may change without a rebuild)."""
     digest = hashlib.sha256()
     package = Path(__file__).parent
     for path in sorted(package.rglob("*.py")):
-        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
+        name = path.relative_to(package).as_posix()
+        if not name.startswith(_NOT_GRAPH_CODE):
+            digest.update(name.encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
