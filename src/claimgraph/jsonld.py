@@ -145,5 +145,59 @@ def to_jsonld(quads: Sequence[ox.Quad], full_context: bool = False) -> dict[str,
     return document
 
 
+class _NotPlain(Exception):
+    """A value :func:`_indented` does not write (only dicts with string keys, lists, strings)."""
+
+
+_encode_string = json.encoder.encode_basestring  # what json.dumps uses with ensure_ascii=False
+
+
+def _indented(value: Any, chunks: list[str], indent: str) -> None:
+    """``value`` as ``json.dumps(value, ensure_ascii=False, indent=1, sort_keys=True)`` writes
+    it, for documents of dicts, lists and strings."""
+    if isinstance(value, str):
+        chunks.append(_encode_string(value))
+    elif isinstance(value, dict):
+        if not value:
+            chunks.append("{}")
+            return
+        inner = indent + " "
+        separator = "{" + inner
+        for key in sorted(value):  # raises TypeError on mixed key types, as json.dumps would
+            if not isinstance(key, str):
+                raise _NotPlain(key)
+            chunks.append(separator)
+            chunks.append(_encode_string(key))
+            chunks.append(": ")
+            _indented(value[key], chunks, inner)
+            separator = "," + inner
+        chunks.append(indent + "}")
+    elif isinstance(value, list):
+        if not value:
+            chunks.append("[]")
+            return
+        inner = indent + " "
+        separator = "[" + inner
+        for item in value:
+            chunks.append(separator)
+            _indented(item, chunks, inner)
+            separator = "," + inner
+        chunks.append(indent + "]")
+    else:
+        raise _NotPlain(value)
+
+
 def jsonld_bytes(document: dict[str, Any]) -> bytes:
-    return (json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
+    """``document`` as indented JSON with sorted keys.
+
+    With ``indent``, json.dumps runs its pure-Python encoder, a generator per nested value:
+    that was the largest single cost of a resource's JSON-LD. Documents of dicts, lists and
+    strings (all claimgraph makes) are written by :func:`_indented` to the same bytes in a
+    fraction of the time; anything else goes to json.dumps."""
+    chunks: list[str] = []
+    try:
+        _indented(document, chunks, "\n")
+    except _NotPlain:
+        return (json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
+    chunks.append("\n")
+    return "".join(chunks).encode("utf-8")

@@ -1,0 +1,154 @@
+"""The fast paths of describing and serializing a resource give exactly what the plain ones do.
+
+``describe`` batches its look-ups into SPARQL queries on a pyoxigraph store and falls back to
+one ``quads_for_pattern`` per resource on anything else (a remote store); JSON-LD is compacted
+in one pass and written by a small encoder instead of pyld-style expansion and json.dumps.
+Each pair must agree quad for quad and byte for byte.
+"""
+
+from __future__ import annotations
+
+import json
+from collections.abc import Iterator
+from typing import Any
+
+import pyoxigraph as ox
+import pytest
+
+from claimgraph.documents.describe import ONTOLOGY_IRI, describe
+from claimgraph.documents.formats import FORMATS
+from claimgraph.documents.jsonld_doc import compact_node, resource_jsonld
+from claimgraph.documents.rdf import rewrite_quads, serialize
+from claimgraph.jsonld import JSONLD_CONTEXT, expanded_jsonld, jsonld_bytes
+from claimgraph.namespaces import Iris
+from claimgraph.rdfterms import sort_quads
+from conftest import EXTRA_SLUG, SEED_SLUG
+
+PUBLIC = "http://127.0.0.1:8765/"
+
+
+class PatternOnly:
+    """A store offering only quads_for_pattern, as a remote one does: describe's plain path."""
+
+    def __init__(self, store: ox.Store) -> None:
+        self.store = store
+
+    def quads_for_pattern(self, *pattern: Any) -> Iterator[ox.Quad]:
+        return iter(self.store.quads_for_pattern(*pattern))
+
+
+def sample_iris(store: ox.Store, base: str) -> list[str]:
+    subjects = {q.subject.value for q in store.quads_for_pattern(None, None, None, None)
+                if isinstance(q.subject, ox.NamedNode)}
+    objects = {q.object.value for q in store.quads_for_pattern(None, None, None, None)
+               if isinstance(q.object, ox.NamedNode)}
+    extra = [base + "dataset", ONTOLOGY_IRI, base + "article/nothing", base + "article/a/b", base + "nothing"]
+    return sorted(subjects | {o for o in objects if o.startswith(base)}) + extra
+
+
+@pytest.fixture(scope="module")
+def described(two_article_build, two_article_store) -> list[tuple[str, list[ox.Quad]]]:
+    iris = Iris(two_article_build.assembled.iris.base)
+    return [(iri, describe(two_article_store, iri, iris).quads)
+            for iri in sample_iris(two_article_store, iris.base)]
+
+
+def test_batched_describe_gives_the_quads_of_one_lookup_per_resource(two_article_build, two_article_store,
+                                                                     described):
+    iris = Iris(two_article_build.assembled.iris.base)
+    plain = PatternOnly(two_article_store)
+    for iri, quads in described:
+        assert quads == describe(plain, iri, iris).quads, iri  # type: ignore[arg-type]
+    found = {iri for iri, quads in described if quads}
+    assert {iris.base + f"article/{slug}" for slug in (SEED_SLUG, EXTRA_SLUG)} <= found
+
+
+def test_articles_are_described_with_their_neighbours_labels(two_article_build, described):
+    base = two_article_build.assembled.iris.base
+    quads = dict(described)[base + f"article/{SEED_SLUG}"]
+    graphs = {q.graph_name.value for q in quads}
+    assert {base + f"graph/article/{SEED_SLUG}", base + "graph/entities"} <= graphs
+    assert quads == sort_quads(set(quads))
+
+
+def reference_serialize(quads: list[ox.Quad], fmt, public_base: str, rewrite) -> bytes:
+    """serialize as it was written before the fast paths: Quads rewritten one by one, sorted,
+    expanded then compacted, json.dumps."""
+    def term(t):
+        return ox.NamedNode(rewrite(t.value)) if rewrite and isinstance(t, ox.NamedNode) else t
+
+    if rewrite:
+        quads = sort_quads(ox.Quad(term(q.subject), term(q.predicate), term(q.object), term(q.graph_name))
+                           for q in quads)
+    if fmt.extension == "jsonld":
+        document = {"@context": JSONLD_CONTEXT, "@graph": [compact_node(n) for n in expanded_jsonld(quads)]}
+        return (json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
+    items: list = quads if fmt.quads else list(dict.fromkeys(q.triple for q in quads))
+    with_prefixes = fmt.rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML)
+    from claimgraph.documents.rdf import dataset_prefixes
+
+    return ox.serialize(items, format=fmt.rdf_format,
+                        prefixes=dataset_prefixes(public_base) if with_prefixes else None)
+
+
+def test_every_format_is_byte_identical_to_the_plain_serializer(two_article_build, described):
+    base = two_article_build.assembled.iris.base
+
+    def rewrite(iri: str) -> str:
+        return PUBLIC + iri[len(base):] if iri.startswith(base) else iri
+
+    for iri, quads in described:
+        if not quads:
+            continue
+        for fmt in FORMATS:
+            if fmt.rdf_format is None:
+                continue
+            assert serialize(quads, fmt, base) == reference_serialize(quads, fmt, base, None), (iri, fmt)
+            assert (serialize(quads, fmt, PUBLIC, rewrite)
+                    == reference_serialize(quads, fmt, PUBLIC, rewrite)), (iri, fmt)
+
+
+def test_rewrite_quads_rewrites_every_iri_position():
+    g, s, p = (ox.NamedNode(f"https://d.example/{x}") for x in "gsp")
+    quad = ox.Quad(s, p, ox.Literal("https://d.example/s"), g)
+    [out] = rewrite_quads([quad], lambda iri: iri.replace("https://d.example/", "http://h/"))
+    assert out == ox.Quad(ox.NamedNode("http://h/s"), ox.NamedNode("http://h/p"),
+                          ox.Literal("https://d.example/s"), ox.NamedNode("http://h/g"))
+
+
+def test_one_pass_jsonld_matches_expansion_and_compaction_on_awkward_data():
+    s, other = ox.NamedNode("https://d.example/s"), ox.NamedNode("https://d.example/o")
+    g = ox.NamedNode("https://d.example/g")
+    schema = "http://schema.org/"
+    quads = [
+        ox.Quad(s, ox.NamedNode(schema + "name"), ox.Literal("plain"), g),
+        ox.Quad(s, ox.NamedNode(schema + "name"), ox.Literal("plain", language="en"), g),
+        ox.Quad(s, ox.NamedNode(schema + "name"), ox.Literal("plain"), g),  # a repeat
+        ox.Quad(s, ox.NamedNode(schema + "dateCreated"), ox.Literal("2026-01-01"), g),  # coerced term
+        ox.Quad(s, ox.NamedNode(schema + "url"), ox.Literal("x", datatype=ox.NamedNode(schema + "URL")), g),
+        ox.Quad(s, ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), ox.NamedNode(schema + "Claim"), g),
+        ox.Quad(s, ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type"), ox.Literal("odd"), g),
+        ox.Quad(s, ox.NamedNode("https://other.example/p"), ox.Literal("not a schema term")),
+        ox.Quad(s, ox.NamedNode(schema + "about"), other, g),
+        ox.Quad(s, ox.NamedNode(schema + "about"), ox.BlankNode("b0"), g),
+        ox.Quad(ox.BlankNode("b0"), ox.NamedNode(schema + "name"), ox.Literal("blank"), g),
+        ox.Quad(g, ox.NamedNode(schema + "name"), ox.Literal("the graph itself")),
+        # two predicates compacting to the same key: the plain path's answer is kept
+        ox.Quad(s, ox.NamedNode(schema + "id"), ox.Literal("clash"), g),
+    ]
+    for n in range(1, len(quads) + 1):
+        part = quads[:n]
+        expected = {"@context": JSONLD_CONTEXT, "@graph": [compact_node(x) for x in expanded_jsonld(part)]}
+        assert resource_jsonld(part) == expected, n
+        assert jsonld_bytes(resource_jsonld(part)) == (
+            json.dumps(expected, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
+
+
+@pytest.mark.parametrize("document", [
+    {}, {"a": []}, {"b": {}, "a": ["x", {"z": "y", "k": [[], {}]}]},
+    {"text": "quote \" backslash \\ newline \n tab \t nul \x00 line sep \u2028 é 🙂 </script>"},
+    {"n": 1, "f": 1.5, "t": True, "none": None},  # not strings: handed to json.dumps
+])
+def test_jsonld_bytes_is_json_dumps_indented_with_sorted_keys(document):
+    expected = (json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
+    assert jsonld_bytes(document) == expected
