@@ -54,6 +54,9 @@ def assert_complete(out: Path) -> dict:
     for name, digest in manifest["files"].items():
         assert (out / name).is_file(), f"{name} is missing from {out}"
         assert sha256(out / name) == digest, f"{name} does not match build.json"
+    for name, size in manifest["dumps"].items():
+        assert (out / name).stat().st_size == size, f"{name} does not have the size build.json gives"
+    assert set(manifest["dumps"]) == {"dataset.nq", "dataset.trig", "dataset.ttl", "dataset.nt", "dataset.jsonld"}
     quads = set(ox.parse(path=str(out / "dataset.nq"), format=ox.RdfFormat.N_QUADS))
     assert len(quads) == manifest["quads"]
     store = ox.Store.read_only(str(out / "store"))

@@ -12,7 +12,6 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -23,7 +22,7 @@ from claimgraph import __version__
 from claimgraph.assembly import SHARED_STEM, Assembled, Progress, assemble
 from claimgraph.batches import ArticleGraph, search_rows_path
 from claimgraph.buildcache import GRAPHS_DIR
-from claimgraph.dumps import file_sha256, hash_in_background, write_dumps
+from claimgraph.dumps import file_sha256, write_dumps
 from claimgraph.errors import ValidationFailed
 from claimgraph.namespaces import fragment
 from claimgraph.ontology_page import render_ontology_page
@@ -43,7 +42,10 @@ class BuildResult:
 
 
 def _manifest(assembled: Assembled, files: dict[str, Path], quad_count: int, version: str,
-              digests: dict[Path, Future[str]]) -> dict[str, object]:
+              dumps: set[Path]) -> dict[str, object]:
+    """build.json. Every file but the dumps with its SHA-256; the dumps (gigabytes for a large
+    corpus: hashing them would cost a one-article rebuild more than everything else) with
+    their size, and each graph's N-Quads with its SHA-256 in cache/index.json."""
     return {
         "claimgraph": __version__,
         "base_iri": assembled.iris.base,
@@ -53,7 +55,8 @@ def _manifest(assembled: Assembled, files: dict[str, Path], quad_count: int, ver
         "entities": len(assembled.files.entities),
         "quads": quad_count,
         "graphs": dict(sorted(assembled.sizes.items())),
-        "files": {p.name: digests[p].result() if p in digests else file_sha256(p) for p in files.values()},
+        "files": {p.name: file_sha256(p) for p in files.values() if p not in dumps},
+        "dumps": {p.name: p.stat().st_size for p in files.values() if p in dumps},
         "sources": {s.relative_path: s.sha256 for s in assembled.files.sources},
     }
 
@@ -124,7 +127,7 @@ def build(data_dir: Path, out_dir: Path, base_iri: str | None = None, site: bool
         if progress:
             progress("writing dumps", 0, 1)
         files = dict(write_dumps(list(assembled.graph_files.items()), tmp))
-        dump_digests = hash_in_background(list(files.values()), hasher)
+        dumps = set(files.values())
         report_graph = assembled.report.to_graph(fragment(assembled.iris.dataset, "validation"))
         files["validation"] = tmp / "validation.ttl"
         files["validation"].write_bytes(report_graph.serialize(format="turtle", encoding="utf-8"))
@@ -152,13 +155,12 @@ def build(data_dir: Path, out_dir: Path, base_iri: str | None = None, site: bool
                 write_site(store, assembled.iris, tmp, version)
         _publish_index(assembled, tmp, out_dir if before else None, gone)
         files["search"] = tmp / SEARCH_FILE
-        manifest = _manifest(assembled, files, quad_count, version, dump_digests)
+        manifest = _manifest(assembled, files, quad_count, version, dumps)
         (tmp / "build.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         holder["files"] = files
         holder["quads"] = quad_count
 
-    with ThreadPoolExecutor(1, thread_name_prefix="claimgraph-hash") as hasher:
-        write_atomically(out_dir, write)
+    write_atomically(out_dir, write)
     assembled = holder["assembled"]
     assert isinstance(assembled, Assembled)
     # the work folder became out_dir: point the graph files there

@@ -137,5 +137,8 @@ def read_registry_entry(out_dir: Path) -> dict | None:
 def write_index(out_dir: Path, entries: dict[str, dict], registry: dict) -> None:
     path = out_dir / INDEX
     path.parent.mkdir(parents=True, exist_ok=True)
-    path.write_text(json.dumps({"articles": entries, "registry": registry}, indent=0, sort_keys=True) + "\n",
-                    encoding="utf-8")
+    # one entry per line, by json's C encoder (the indenting one takes seconds at 10,000 articles)
+    lines = [json.dumps(slug) + ":" + json.dumps(entry, sort_keys=True, separators=(",", ":"))
+             for slug, entry in sorted(entries.items())]
+    path.write_text('{"articles":{\n' + ",\n".join(lines) + '\n},"registry":' +
+                    json.dumps(registry, sort_keys=True, separators=(",", ":")) + "}\n", encoding="utf-8")

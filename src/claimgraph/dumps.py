@@ -16,7 +16,6 @@ import json
 import os
 import shutil
 from collections.abc import Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import ExitStack
 from pathlib import Path
 from typing import BinaryIO
@@ -80,9 +79,3 @@ def write_dumps(files: Sequence[tuple[str, Path]], out_dir: Path) -> dict[str, P
 def file_sha256(path: Path) -> str:
     with path.open("rb") as handle:
         return hashlib.file_digest(handle, "sha256").hexdigest()
-
-
-def hash_in_background(paths: Sequence[Path], pool: ThreadPoolExecutor) -> dict[Path, Future[str]]:
-    """Start hashing ``paths`` (the dumps: gigabytes for a large corpus) on another thread —
-    hashlib lets go of the GIL — while the build goes on with the store and the index."""
-    return {path: pool.submit(file_sha256, path) for path in paths}
