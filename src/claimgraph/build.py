@@ -145,7 +145,8 @@ def build(data_dir: Path, out_dir: Path, base_iri: str | None = None, site: bool
         gone = set(before["graphs"]) - set(assembled.graph_files) if before else set()
         replace = ({iri: assembled.graph_files[iri] for iri in assembled.changed} | dict.fromkeys(gone)
                    if before else None)
-        quad_count = write_store(tmp / STORE_DIR, files["nq"], sum(assembled.sizes.values()),
+        quad_count = write_store(tmp / STORE_DIR, [path for _, path in sorted(assembled.graph_files.items())],
+                                 sum(assembled.sizes.values()),
                                  out_dir / STORE_DIR if before else None, replace)
         version = _version(assembled)
         if site:

@@ -28,23 +28,14 @@ _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 
 
-def load_store(quads: Sequence[ox.Quad], path: Path) -> None:
-    """Create the embedded pyoxigraph store at ``path`` holding ``quads``."""
-    store = ox.Store(str(path))
-    store.bulk_extend(quads)
-    store.flush()
-    store.optimize()
-    del store  # closes the RocksDB files before the folder is moved
-
-
-def write_store(path: Path, nquads: Path, expected: int, previous: Path | None = None,
+def write_store(path: Path, graph_files: Sequence[Path], expected: int, previous: Path | None = None,
                 replace: Mapping[str, Path | None] | None = None) -> int:
-    """Create the store at ``path`` holding the ``nquads`` dump (``expected`` quads); returns
-    its size. Given the ``previous`` build's store and the graphs that differ from it
-    (``replace``: graph IRI → its N-Quads file, or None for a graph that is gone), start from a
-    checkpoint of that store — hard links to its immutable files, so no copy — and swap just
-    those graphs: a one-article change costs milliseconds, not a reload of the corpus. Should
-    the result not hold ``expected`` quads, the store is loaded afresh from the dump."""
+    """Create the store at ``path`` holding the graphs in ``graph_files`` (N-Quads, ``expected``
+    quads in all); returns its size. Given the ``previous`` build's store and the graphs that
+    differ from it (``replace``: graph IRI → its N-Quads file, or None for a graph that is
+    gone), start from a checkpoint of that store — hard links to its immutable files, so no
+    copy — and swap just those graphs: a one-article change costs milliseconds, not a reload
+    of the corpus. Should the result not hold ``expected`` quads, the store is loaded afresh."""
     if previous is not None and replace is not None:
         try:
             ox.Store.read_only(str(previous)).backup(str(path))
@@ -62,11 +53,35 @@ def write_store(path: Path, nquads: Path, expected: int, previous: Path | None =
             pass  # no usable previous store: load afresh
         shutil.rmtree(path, ignore_errors=True)
     store = ox.Store(str(path))
-    store.bulk_load(path=str(nquads), format=ox.RdfFormat.N_QUADS)
+    _bulk_load(store, graph_files)
     store.optimize()
     size = len(store)
     del store  # closes the RocksDB files before the folder is moved
     return size
+
+
+def _bulk_load(store: ox.Store, graph_files: Sequence[Path], chunk_bytes: int = 64 << 20) -> None:
+    """Bulk-load the graphs a chunk of about ``chunk_bytes`` at a time: pyoxigraph's bulk
+    loader holds its whole input's index entries in memory (1.8 GB for 3.3 M quads in one
+    go, under 0.4 GB in chunks, no slower). A chunk never splits a graph, and the graphs that
+    may hold blank nodes go together in the last one, since each load gives a blank node label
+    a new identity."""
+    chunk: list[bytes] = []
+    size = 0
+    with_blank_nodes: list[bytes] = []
+    for graph_file in graph_files:
+        data = graph_file.read_bytes()
+        if b"_:" in data:
+            with_blank_nodes.append(data)
+            continue
+        chunk.append(data)
+        size += len(data)
+        if size >= chunk_bytes:
+            store.bulk_load(b"".join(chunk), format=ox.RdfFormat.N_QUADS)
+            chunk, size = [], 0
+    for rest in (chunk, with_blank_nodes):
+        if rest:
+            store.bulk_load(b"".join(rest), format=ox.RdfFormat.N_QUADS)
 
 
 def _exchange(a: Path, b: Path) -> bool:
