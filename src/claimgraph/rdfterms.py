@@ -8,6 +8,8 @@ import pyoxigraph as ox
 from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
+_XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
+
 
 def to_oxigraph(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
     if isinstance(term, URIRef):
@@ -31,6 +33,8 @@ def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.DefaultGraph) 
     if isinstance(term, ox.Literal):
         if term.language:
             return Literal(term.value, lang=term.language)
+        if term.datatype.value == _XSD_STRING:  # a simple literal, as rdflib (and the mapping) writes it
+            return Literal(term.value)
         return Literal(term.value, datatype=URIRef(term.datatype.value))
     return None
 
