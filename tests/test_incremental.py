@@ -6,10 +6,8 @@ built in batches of four, so the batches run in worker processes as a large corp
 
 from __future__ import annotations
 
-import importlib.util
 import json
 import sqlite3
-import sys
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -21,21 +19,11 @@ from claimgraph.build import BuildResult, build
 from claimgraph.errors import SourceError
 from claimgraph.publishing import STORE_DIR
 from claimgraph.search import SEARCH_FILE
+from test_benchmarks import generator  # benchmarks/generate_corpus.py, loaded once
 
-BENCHMARKS = Path(__file__).resolve().parent.parent / "benchmarks"
 DUMPS = ("dataset.nq", "dataset.trig", "dataset.ttl", "dataset.nt", "dataset.jsonld")
 
 
-def _generator():
-    spec = importlib.util.spec_from_file_location("generate_corpus", BENCHMARKS / "generate_corpus.py")
-    module = importlib.util.module_from_spec(spec)
-    module = sys.modules.setdefault("generate_corpus", module)
-    assert spec.loader is not None
-    spec.loader.exec_module(module)
-    return module
-
-
-generator = _generator()
 
 
 @pytest.fixture

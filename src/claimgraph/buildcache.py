@@ -87,10 +87,6 @@ def read_index(out_dir: Path) -> dict[str, dict]:
             if isinstance(entry, dict) and _intact(out_dir / GRAPHS_DIR / f"{slug}.nq", entry)}
 
 
-def file_sha256(path: Path) -> str:
-    return hashlib.sha256(path.read_bytes()).hexdigest()
-
-
 def file_stamps(graph_file: Path) -> dict[str, list[int]]:
     """Each cached file of a graph with its size and modification time (nanoseconds)."""
     stem = str(graph_file)[: -len(".nq")]

@@ -95,13 +95,6 @@ def write_search_index(path: Path, groups: Iterable[tuple[str, Sequence[Row]]], 
         db.close()
 
 
-def build_index(quads: Iterable[ox.Quad], iris: Iris, path: Path) -> int:
-    """Index ``quads`` as one group; returns the row count."""
-    rows = index_rows(quads, iris)
-    write_search_index(path, [("all", rows)])
-    return len(rows)
-
-
 def to_fts_query(text: str) -> str | None:
     """Each word as a quoted prefix term, all required: 'Aliyev blockade' → "aliyev"* "blockade"*."""
     words = _WORD.findall(text.lower())[:12]
