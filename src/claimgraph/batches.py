@@ -17,12 +17,12 @@ from dataclasses import dataclass, field
 from pathlib import Path
 
 import pyoxigraph as ox
-from rdflib import Graph
 
 from claimgraph.graphparts import part_path, sorted_nquads, write_parts
 from claimgraph.mapping import map_article, map_registry, mentioned_entities
 from claimgraph.metadata import map_article_provenance
 from claimgraph.namespaces import Iris
+from claimgraph.onegraph import one_graph
 from claimgraph.rdfterms import graph_quads
 from claimgraph.records import Article, ArticleFiles, Entity, SourceLocation
 from claimgraph.search import index_rows
@@ -82,8 +82,10 @@ def process_batch(files: list[ArticleFiles], data_dir: Path, entities: dict[str,
     iris = Iris(base)
     result = BatchResult()
     # The batch's data: its articles and the registry entities they link to (for sh:class),
-    # validated together. addN: rdflib's add() costs several times more per triple.
-    data = Graph()
+    # validated together. addN: rdflib's add() costs several times more per triple. A store of
+    # its own for the one graph: pyshacl's lookups in it cost a third less than in rdflib's
+    # default store, which tracks every triple's graphs.
+    data = one_graph()
     keys = referenced_entities(articles) & set(entities)
     registry = map_registry((entities[k] for k in sorted(keys)), iris)
     data.addN((s, p, o, data) for s, p, o in registry.graph)

@@ -1,0 +1,65 @@
+"""A build validates batches through faster paths (a one-graph rdflib store for pyshacl, the
+schema.org check over pyoxigraph quads); they must find exactly what the plain path finds."""
+
+from __future__ import annotations
+
+from rdflib import Graph, Literal, URIRef
+from rdflib.compare import isomorphic
+from rdflib.namespace import RDF, XSD
+
+from claimgraph.namespaces import OA, SCHEMA
+from claimgraph.onegraph import one_graph
+from claimgraph.rdfterms import graph_quads
+from claimgraph.validation import validate_graph
+
+
+def _broken_seed(seed_build) -> tuple[Graph, dict]:
+    """The seed's article and entities graphs with one break of each kind of rule."""
+    g = Graph()
+    locations = {}
+    for mapped in seed_build.assembled.graphs:
+        if "/graph/article/" in str(mapped.iri) or str(mapped.iri).endswith("/graph/entities"):
+            for triple in mapped.graph:
+                g.add(triple)
+            locations.update({str(k): v for k, v in mapped.locations.items()})
+    base = seed_build.assembled.iris.base
+    claim = URIRef(base + "claim/section-907-opinion/historical-injustice")
+    g.remove((claim, SCHEMA.text, None))  # SHACL: a claim needs its text
+    g.add((claim, SCHEMA.spokesperson, URIRef(base + "entity/joe-biden")))  # unknown schema.org term
+    g.add((claim, SCHEMA.birthDate, Literal("1961-12-24", datatype=XSD.date)))  # domain misfit
+    g.add((URIRef(base + "entity/baku"), RDF.type, URIRef("https://schema.org/City")))  # https namespace
+    for selector, _, _ in list(g.triples((None, OA.start, None)))[:2]:  # datatype
+        g.remove((selector, OA.start, None))
+        g.add((selector, OA.start, Literal("early")))
+    return g, locations
+
+
+def test_batch_path_finds_what_the_plain_path_finds(seed_build):
+    g, locations = _broken_seed(seed_build)
+    plain = validate_graph(g, locations=locations).findings
+    scratch = one_graph()
+    scratch.addN((s, p, o, scratch) for s, p, o in g)
+    fast = validate_graph(scratch, (), locations, in_place=True,
+                          quads=graph_quads(g, URIRef("urn:x-claimgraph:batch"))).findings
+    rules = {f.rule for f in plain}
+    assert {"Claim-text", "schemaorg-term-exists", "schemaorg-domain", "schemaorg-http-namespace",
+            "PositionSelector-start"} <= rules, rules
+    assert fast == plain
+    assert isomorphic(scratch, g)  # validating in place leaves the content as it was
+
+
+def test_one_graph_store_behaves_as_a_graph():
+    g = one_graph()
+    a, b = URIRef("urn:a"), URIRef("urn:b")
+    g.add((a, RDF.type, b))
+    g.add((a, RDF.type, b))  # a set: the second add changes nothing
+    g.addN([(a, SCHEMA.name, Literal("A"), g), (b, SCHEMA.name, Literal("B"), g), (a, SCHEMA.name, Literal("A"), g)])
+    assert len(g) == 3
+    assert set(g.objects(a, SCHEMA.name)) == {Literal("A")}
+    assert set(g.subjects(SCHEMA.name, None)) == {a, b}
+    g.remove((None, SCHEMA.name, None))
+    assert len(g) == 1 and list(g) == [(a, RDF.type, b)]
+    reference = Graph()
+    reference.add((a, RDF.type, b))
+    assert isomorphic(g, reference)
+    assert [c.identifier for c in g.store.contexts()] == [g.identifier]
