@@ -231,6 +231,7 @@ def validate_graph(content: Graph, everything: Iterable[Graph] = (),
     ``content`` is a scratch graph, which may receive the class hierarchy instead of a copy.
     ``quads``: the content as pyoxigraph quads, when the caller has them (saves a conversion)."""
     locations = locations or {}
+    quads = None if quads is None else list(quads)
     hierarchy = _class_hierarchy(content)
     if in_place:
         data = content
@@ -247,11 +248,13 @@ def validate_graph(content: Graph, everything: Iterable[Graph] = (),
             data.remove(triple)
     vocab = SchemaVocabulary.load()
     extra = ontology_superclasses()
-    for graph in (content, *everything):
-        for issue in vocab.check_graph(graph, extra):
-            findings.append(Finding(issue.severity, str(issue.subject), issue.rule, issue.message,
-                                    str(issue.predicate), _display(issue.value),
-                                    _locate(str(issue.subject), locations)))
+    issues = vocab.check_graph(content, extra) if quads is None else vocab.check_triples(quads, extra)
+    for graph in everything:
+        issues += vocab.check_graph(graph, extra)
+    for issue in issues:
+        findings.append(Finding(issue.severity, str(issue.subject), issue.rule, issue.message,
+                                str(issue.predicate), _display(issue.value),
+                                _locate(str(issue.subject), locations)))
     order = {"Violation": 0, "Warning": 1, "Info": 2}
     unique = sorted(set(findings), key=lambda f: (order[f.severity], str(f.location or ""), f.focus,
                                                   f.rule, f.path or "", f.value or ""))

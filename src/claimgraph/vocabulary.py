@@ -12,15 +12,18 @@ from dataclasses import dataclass
 from functools import cache
 
 import pyoxigraph as ox
-from rdflib import Graph, Literal, URIRef
+from rdflib import Graph, URIRef
 from rdflib.term import Node
 
 from claimgraph.namespaces import RDF, RDFS, SCHEMA, XSD
+from claimgraph.rdfterms import to_oxigraph, to_rdflib
 from claimgraph.resources import SCHEMAORG_VOCAB, project_file
 
 _S = str(SCHEMA)
 _HTTPS_S = "https://schema.org/"
 _RDF_TYPE = str(RDF.type)
+_OX_TYPE = ox.NamedNode(_RDF_TYPE)
+OxTerm = ox.NamedNode | ox.BlankNode | ox.Literal
 
 # Which schema.org data types accept a literal of each XSD datatype.
 _LITERAL_FITS: dict[str, set[str]] = {
@@ -97,35 +100,46 @@ class SchemaVocabulary:
     def check_graph(self, graph: Graph, extra_superclasses: dict[str, set[str]] | None = None
                     ) -> list[TermIssue]:
         """Check every schema.org term used in ``graph`` (usually a dataset's union graph)."""
+        return self.check_triples(((to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for s, p, o in graph),
+                                  extra_superclasses)
+
+    def check_triples(self, triples: Iterable[tuple[ox.NamedNode | ox.BlankNode, ox.NamedNode, OxTerm]]
+                      | Iterable[ox.Quad], extra_superclasses: dict[str, set[str]] | None = None
+                      ) -> list[TermIssue]:
+        """:meth:`check_graph` over pyoxigraph terms (a batch's quads, already converted):
+        their hashing and text are native, which makes this several times faster."""
         extra = extra_superclasses or {}
-        types: dict[Node, frozenset[str]] = {}
-        for s, o in graph.subject_objects(RDF.type):
-            types[s] = types.get(s, frozenset()) | {str(o)}
+        rows = [(t[0], t[1], t[2]) for t in triples]
+        types: dict[OxTerm, frozenset[str]] = {}
+        for s, p, o in rows:
+            if p == _OX_TYPE:
+                types[s] = types.get(s, frozenset()) | {o.value}
         # A verdict depends only on the terms and the types involved, which repeat across a
-        # corpus: judge each combination once.
-        term_verdicts: dict[tuple[str, bool], list[tuple[str, str, str]]] = {}
-        pair_verdicts: dict[tuple[str, object, object], list[tuple[str, str, bool]]] = {}
-        issues: list[TermIssue] = []
-        for s, p, o in graph:
-            for term in (s, p, o if isinstance(o, URIRef) else None):
-                if term is None:
-                    continue
-                position = (str(term), term is not s)  # str: rdflib hashes a URIRef apart from its text
-                verdict = term_verdicts.get(position)
-                if verdict is None:
-                    verdict = term_verdicts[position] = self._judge_term(*position)
-                issues.extend(TermIssue(severity, s, p, term, rule, message) for severity, rule, message in verdict)
-            prop = str(p)
-            if not prop.startswith(_S) or prop not in self.properties:
+        # corpus: judge each combination once. Nearly every term is fine, and skipped at once.
+        judged: dict[tuple[OxTerm, bool], list[tuple[str, str, str]]] = {}
+        pair_verdicts: dict[tuple[ox.NamedNode, object, object], list[tuple[str, str, bool]]] = {}
+        found: list[tuple[OxTerm, ox.NamedNode, OxTerm | None, str, str, str]] = []
+        for s, p, o in rows:
+            for term, used_as_term in ((s, False), (p, True), (o, True)):
+                if isinstance(term, ox.NamedNode):
+                    verdict = judged.get((term, used_as_term))
+                    if verdict is None:
+                        verdict = judged[(term, used_as_term)] = self._judge_term(term.value, used_as_term)
+                    for severity, rule, message in verdict:
+                        found.append((s, p, term, severity, rule, message))
+            prop = p.value
+            if prop not in self.properties:
                 continue
-            value_kind: object = (o.datatype, bool(o.language)) if isinstance(o, Literal) else types.get(o)
-            key = (prop, types.get(s), value_kind)
-            found = pair_verdicts.get(key)
-            if found is None:
-                found = pair_verdicts[key] = self._check_domain_range(
+            value_kind: object = o.datatype if isinstance(o, ox.Literal) else types.get(o)
+            key = (p, types.get(s), value_kind)
+            misfits = pair_verdicts.get(key)
+            if misfits is None:
+                misfits = pair_verdicts[key] = self._check_domain_range(
                     prop, types.get(s, frozenset()), o, types.get(o, frozenset()), extra)
-            issues.extend(TermIssue("Warning", s, p, o if on_value else None, rule, message)
-                          for rule, message, on_value in found)
+            found.extend((s, p, o if on_value else None, "Warning", rule, message)
+                         for rule, message, on_value in misfits)
+        issues = [TermIssue(severity, to_rdflib(s), URIRef(p.value), None if v is None else to_rdflib(v),
+                            rule, message) for s, p, v, severity, rule, message in found]
         return sorted(issues, key=lambda i: (str(i.subject), str(i.predicate), str(i.value), i.rule))
 
     def _judge_term(self, term: str, used_as_term: bool) -> list[tuple[str, str, str]]:
@@ -151,7 +165,7 @@ class SchemaVocabulary:
     def _fits(self, node_types: Iterable[str], wanted: set[str], extra: dict[str, set[str]]) -> bool:
         return any(self._ancestors(t, extra) & wanted for t in node_types)
 
-    def _check_domain_range(self, prop: str, subject_types: frozenset[str], o: Node,
+    def _check_domain_range(self, prop: str, subject_types: frozenset[str], o: OxTerm,
                             value_types: frozenset[str], extra: dict[str, set[str]]
                             ) -> list[tuple[str, str, bool]]:
         """(rule, message, whether the finding names the value) for one property use."""
@@ -165,9 +179,8 @@ class SchemaVocabulary:
         if not rng:
             return issues
         range_names = {r.removeprefix(_S) for r in rng}
-        if isinstance(o, Literal):
-            datatype = str(o.datatype) if o.datatype else (
-                str(RDF.langString) if o.language else str(XSD.string))
+        if isinstance(o, ox.Literal):
+            datatype = o.datatype.value
             if not (_LITERAL_FITS.get(datatype, set()) & range_names):
                 issues.append(("schemaorg-range",
                                f"schema:{name} expects {_names(rng)}; the value is a literal of <{datatype}>", True))
