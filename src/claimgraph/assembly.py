@@ -10,6 +10,7 @@ and publish (:mod:`claimgraph.build`). It does not print: progress goes to an op
 
 from __future__ import annotations
 
+import gc
 import hashlib
 import json
 import multiprocessing
@@ -116,9 +117,12 @@ def _run_batches(batches: list[list[ArticleFiles]], files: CorpusFiles, base: st
                 progress("mapping and validating", done, total)
             yield result
         return
-    # fork: the workers start with everything already imported (rdflib, pyshacl, the shapes)
+    # fork: the workers start with everything already imported (rdflib, pyshacl, the shapes).
+    # Frozen first, so the cycle collector in a worker never walks what it inherited (the
+    # schema.org vocabulary, the registry): only each batch's own garbage.
+    gc.freeze()
     with ProcessPoolExecutor(workers, mp_context=multiprocessing.get_context("fork")) as pool:
-        futures = [pool.submit(process_batch, batch, files.data_dir, files.entities, base, graphs_dir)
+        futures = [pool.submit(_process_and_collect, batch, files.data_dir, files.entities, base, graphs_dir)
                    for batch in batches]
         try:
             for batch, future in zip(batches, futures, strict=True):
@@ -130,6 +134,17 @@ def _run_batches(batches: list[list[ArticleFiles]], files: CorpusFiles, base: st
         finally:
             for future in futures:  # a source error: stop at once, not after every other batch
                 future.cancel()
+            gc.unfreeze()
+
+
+def _process_and_collect(files: list[ArticleFiles], data_dir: Path, entities: dict, base: str,
+                         graphs_dir: Path) -> BatchResult:
+    """:func:`process_batch` in a worker, then a collection of the batch's reference cycles
+    (rdflib graphs, pyshacl's shapes and reports): a build raises the collector's threshold,
+    and without this a worker's heap, and the time of each later collection, keep growing."""
+    result = process_batch(files, data_dir, entities, base, graphs_dir)
+    gc.collect()
+    return result
 
 
 def _by_slug(findings: list[Finding]) -> dict[str, list[Finding]]:
