@@ -21,6 +21,7 @@ import pytest
 
 from claimgraph.build import BuildResult, build
 from claimgraph.cli import main
+from claimgraph.errors import OutputError
 from claimgraph.queries import bind_parameters, list_queries, run_query, run_remote_query
 from claimgraph.remote import (
     Credentials,
@@ -528,7 +529,7 @@ def test_graph_hash_ignores_order_and_blank_node_labels() -> None:
          ox.Triple(ox.NamedNode("http://ex/s"), p, ox.Literal("1"))]
     assert graph_hash(a) == graph_hash(b)
     assert graph_hash(a) != graph_hash(a[:1])
-    graph = LocalGraph("http://ex/g", tuple(a))
+    graph = LocalGraph.of("http://ex/g", a)
     assert graph.size == 2 and graph.ntriples().endswith(b" .\n")
     state = {"http://ex/g": Published(graph.sha256, 2)}
     assert parse_state(state_triples(state)) == state
@@ -565,3 +566,34 @@ def test_serve_over_the_remote_store(target: Target, two_article_build: BuildRes
         answer = httpx.get(url + "queries/quotations", params={"format": "json"}, timeout=30).json()
         assert len(answer["results"]["bindings"]) == 4
         assert httpx.get(url + "article/nothing-here", headers={"Accept": "text/turtle"}).status_code == 404
+
+
+def _dump_graphs(path: Path) -> dict[str, list[ox.Triple]]:
+    by_graph: dict[str, list[ox.Triple]] = {}
+    for quad in ox.parse(path=str(path), format=ox.RdfFormat.N_QUADS):
+        by_graph.setdefault(quad.graph_name.value, []).append(quad.triple)
+    return by_graph
+
+
+def test_read_build_reads_each_graph_of_the_dump(two_article_build: BuildResult, tmp_path: Path) -> None:
+    """read_build keeps only each graph's hash and size, reading its triples again to send
+    them; a dump whose graphs are out of order is still read right, one with a triple
+    outside any named graph is refused."""
+    expected = _dump_graphs(two_article_build.out_dir / "dataset.nq")
+    local = read_build(two_article_build.out_dir)
+    assert set(local.graphs) == set(expected)
+    assert list(local.graphs)[-1].endswith("/graph/metadata")
+    for iri, graph in local.graphs.items():
+        assert (graph.size, graph.sha256) == (len(expected[iri]), graph_hash(expected[iri])), iri
+        assert sorted(map(str, graph.triples())) == sorted(map(str, expected[iri]))
+    lines = (two_article_build.out_dir / "dataset.nq").read_bytes().splitlines(keepends=True)
+    shuffled = tmp_path / "shuffled"
+    shuffled.mkdir()
+    (shuffled / "build.json").write_bytes((two_article_build.out_dir / "build.json").read_bytes())
+    (shuffled / "dataset.nq").write_bytes(b"".join([*lines[1::2], b"# a comment\n", b"\n", *lines[0::2]]))
+    again = read_build(shuffled)
+    assert {iri: (g.size, g.sha256) for iri, g in again.graphs.items()} == {
+        iri: (g.size, g.sha256) for iri, g in local.graphs.items()}
+    (shuffled / "dataset.nq").write_bytes(b"".join(lines) + b"<http://ex/s> <http://ex/p> <http://ex/o> .\n")
+    with pytest.raises(OutputError, match="outside any named graph"):
+        read_build(shuffled)
