@@ -167,7 +167,7 @@ def _write_and_swap(out_dir: Path, tmp: Path, write: Callable[[Path], None]) -> 
             shutil.rmtree(previous)
     except OSError as exc:
         shutil.rmtree(tmp, ignore_errors=True)
-        raise OutputError(f"cannot write the build output ({exc.strerror}); the previous output "
+        raise OutputError(f"cannot write the build output ({exc.strerror or exc}); the previous output "
                           "is unchanged", exc.filename or out_dir) from exc
     except BaseException:
         shutil.rmtree(tmp, ignore_errors=True)
