@@ -8,6 +8,7 @@ from __future__ import annotations
 
 import json
 import sqlite3
+import time
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -15,6 +16,7 @@ import pytest
 
 import claimgraph.assembly
 import claimgraph.batches
+import claimgraph.sources
 from claimgraph.build import BuildResult, build
 from claimgraph.errors import SourceError
 from claimgraph.publishing import STORE_DIR
@@ -91,6 +93,33 @@ def test_a_rebuild_reads_only_the_edited_article_and_equals_a_fresh_build(corpus
     fresh = build(corpus, tmp_path / "fresh", site=False)
     assert_same_output(rebuilt, fresh)
     assert _manifest(rebuilt)["sources"] != sources_before
+
+
+def test_a_rebuild_hashes_again_only_the_sources_that_may_have_changed(corpus, tmp_path, monkeypatch):
+    """A source whose size, times and inode are as the last scan saw them keeps its hash;
+    an edit that keeps the size is still seen (its change time moves)."""
+    time.sleep(1.1)  # the generated files are older than the first scan by more than its margin
+    build(corpus, tmp_path / "dist", site=False)
+    text = sorted((corpus / "articles").glob("*.txt"))[2]
+    body = text.read_text(encoding="utf-8")
+    position = body.rindex(" the ") + 1
+    text.write_text(body[:position] + "T" + body[position + 1:], encoding="utf-8")  # same size
+    hashed: list[str] = []
+    real = claimgraph.sources._sha256
+
+    def counting(path: Path) -> str:
+        hashed.append(path.name)
+        return real(path)
+
+    monkeypatch.setattr(claimgraph.sources, "_sha256", counting)
+    loaded = _count_loads(monkeypatch)
+    rebuilt = build(corpus, tmp_path / "dist", site=False)
+    # the edited article's files only (read again, they are hashed again as they are read)
+    assert text.name in hashed and set(hashed) <= {text.name, f"{text.stem}.annotations.yaml"}, hashed
+    assert loaded == [text.name]
+    monkeypatch.undo()
+    monkeypatch.setattr(claimgraph.assembly, "BATCH_SIZE", 4)
+    assert_same_output(rebuilt, build(corpus, tmp_path / "fresh", site=False))
 
 
 def test_a_removed_article_leaves_the_store_the_dumps_and_the_index(corpus, tmp_path):

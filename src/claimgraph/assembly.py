@@ -35,6 +35,7 @@ from claimgraph.buildcache import (
     finding_to_json,
     read_index,
     read_registry_entry,
+    read_source_stamps,
     reuse,
     rules_digest,
     write_index,
@@ -161,7 +162,8 @@ def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None 
     ``work_dir`` (a temporary folder when not given); ``previous`` is an earlier build output
     whose cache may be reused: an article whose sources, registry and rules are unchanged is
     not even read."""
-    files = scan_corpus(Path(data_dir))
+    known, known_at = read_source_stamps(previous) if previous else ({}, 0)
+    files = scan_corpus(Path(data_dir), known=known, known_at_ns=known_at)
     iris = Iris(base_iri or files.dataset.base_iri)
     work = Path(work_dir) if work_dir else Path(tempfile.mkdtemp(prefix="claimgraph-"))
     graphs_dir = work / GRAPHS_DIR
@@ -239,7 +241,8 @@ def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None 
             changed.add(iri)
     write_index(work, index, {"key": rules, "graphs": {iri: d for iri, (_, d) in shared_digests.items()},
                               "findings": [finding_to_json(f) for f in registry_findings
-                                           if f.severity != "Violation"]})
+                                           if f.severity != "Violation"]},
+                files.stamps, files.scanned_ns)
     order = {"Violation": 0, "Warning": 1, "Info": 2}
     report = ValidationReport(sorted(set(findings), key=lambda f: (
         order[f.severity], str(f.location or ""), f.focus, f.rule, f.path or "", f.value or "")))

@@ -130,11 +130,25 @@ def read_registry_entry(out_dir: Path) -> dict | None:
     return entry if isinstance(entry, dict) else None
 
 
-def write_index(out_dir: Path, entries: dict[str, dict], registry: dict) -> None:
+def read_source_stamps(out_dir: Path) -> tuple[dict[str, list], int]:
+    """The previous build's source stamps (see :func:`claimgraph.sources.scan_corpus`) and
+    when its scan began; none when there is no readable index."""
+    try:
+        entry = json.loads((out_dir / INDEX).read_text(encoding="utf-8")).get("sources")
+        files, scanned_ns = entry["files"], int(entry["scanned_ns"])
+    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+        return {}, 0
+    return (files, scanned_ns) if isinstance(files, dict) else ({}, 0)
+
+
+def write_index(out_dir: Path, entries: dict[str, dict], registry: dict,
+                stamps: dict[str, list] | None = None, scanned_ns: int = 0) -> None:
     path = out_dir / INDEX
     path.parent.mkdir(parents=True, exist_ok=True)
     # one entry per line, by json's C encoder (the indenting one takes seconds at 10,000 articles)
     lines = [json.dumps(slug) + ":" + json.dumps(entry, sort_keys=True, separators=(",", ":"))
              for slug, entry in sorted(entries.items())]
+    sources = {"scanned_ns": scanned_ns, "files": stamps or {}}
     path.write_text('{"articles":{\n' + ",\n".join(lines) + '\n},"registry":' +
-                    json.dumps(registry, sort_keys=True, separators=(",", ":")) + "}\n", encoding="utf-8")
+                    json.dumps(registry, sort_keys=True, separators=(",", ":")) + ',"sources":' +
+                    json.dumps(sources, sort_keys=True, separators=(",", ":")) + "}\n", encoding="utf-8")

@@ -170,6 +170,9 @@ class CorpusFiles:
     entities: dict[str, Entity]
     articles: tuple[ArticleFiles, ...]
     sources: tuple[SourceFile, ...]  # every source, articles' included, by relative path
+    # each source's [size, mtime_ns, ctime_ns, inode, sha256], for the next scan to trust
+    stamps: dict[str, list] = field(default_factory=dict, compare=False, repr=False)
+    scanned_ns: int = field(default=0, compare=False)  # when the scan began
 
 
 @dataclass(frozen=True)

@@ -9,8 +9,9 @@ from __future__ import annotations
 
 import hashlib
 import re
+import time
 import unicodedata
-from collections.abc import Iterable
+from collections.abc import Iterable, Mapping
 from datetime import date, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
@@ -456,9 +457,38 @@ def _valid_partial_date(value: str) -> bool:
 
 # --------------------------------------------------------------------------- corpus
 
-def scan_corpus(data_dir: Path, vocab: SchemaVocabulary | None = None) -> CorpusFiles:
+class _Hasher:
+    """SHA-256 of source files, trusting a previous scan's hash of a file whose size, times
+    and inode are unchanged (as git's index does): hashing every article again was most of
+    a rebuild's scan. A file changed less than a second before that scan began is hashed
+    again, since its timestamps may be too coarse to show a change made during the scan."""
+
+    def __init__(self, data_dir: Path, known: Mapping[str, list] | None, known_at_ns: int) -> None:
+        self.data_dir = data_dir
+        self.known = known or {}
+        self.trusted_before = known_at_ns - 1_000_000_000
+        self.started_ns = time.time_ns()
+        self.stamps: dict[str, list] = {}
+
+    def source(self, path: Path) -> SourceFile:
+        relative = _relative(path, self.data_dir)
+        info = path.stat()
+        stamp = [info.st_size, info.st_mtime_ns, info.st_ctime_ns, info.st_ino]
+        known = self.known.get(relative)
+        if (isinstance(known, list) and known[:4] == stamp and len(known) == 5
+                and info.st_ctime_ns < self.trusted_before):
+            digest = str(known[4])
+        else:
+            digest = _sha256(path)
+        self.stamps[relative] = [*stamp, digest]
+        return SourceFile(relative, digest)
+
+
+def scan_corpus(data_dir: Path, vocab: SchemaVocabulary | None = None,
+                known: Mapping[str, list] | None = None, known_at_ns: int = 0) -> CorpusFiles:
     """Load the dataset and registry under ``data_dir`` and find and hash its articles,
-    without reading them (a build reads only the articles that changed)."""
+    without reading them (a build reads only the articles that changed). ``known``: the
+    ``stamps`` of a scan that began at ``known_at_ns``, whose hashes may be reused."""
     vocab = vocab or SchemaVocabulary.load()
     data_dir = Path(data_dir)
     dataset_path = data_dir / "dataset.yaml"
@@ -474,19 +504,19 @@ def scan_corpus(data_dir: Path, vocab: SchemaVocabulary | None = None) -> Corpus
     for orphan in sorted(articles_dir.glob("*.annotations.yaml")):
         if not orphan.with_name(orphan.name.replace(".annotations.yaml", ".txt")).is_file():
             raise SourceError("annotations without an article file beside them", orphan)
+    hasher = _Hasher(data_dir, known, known_at_ns)
     articles = []
     for text_path in sorted(articles_dir.glob("*.txt")):
         slug = text_path.name.removesuffix(".txt")
         files = [p for p in (text_path, text_path.with_name(f"{slug}.annotations.yaml")) if p.is_file()]
-        articles.append(ArticleFiles(slug, text_path, tuple(SourceFile(_relative(p, data_dir), _sha256(p))
-                                                            for p in files)))
+        articles.append(ArticleFiles(slug, text_path, tuple(hasher.source(p) for p in files)))
     # the Wikidata cache is a build input too: the build publishes it (claimgraph.linking.cache)
     cache_paths = [p for p in [data_dir / "wikidata" / "entities.ttl"] if p.is_file()]
-    sources = [SourceFile(_relative(p, data_dir), _sha256(p))
-               for p in [dataset_path, *registry_paths, *cache_paths]]
+    sources = [hasher.source(p) for p in [dataset_path, *registry_paths, *cache_paths]]
     sources += [s for a in articles for s in a.sources]
     return CorpusFiles(data_dir, dataset, entities, tuple(articles),
-                       tuple(sorted(sources, key=lambda s: s.relative_path)))
+                       tuple(sorted(sources, key=lambda s: s.relative_path)), hasher.stamps,
+                       hasher.started_ns)
 
 
 def load_corpus(data_dir: Path, vocab: SchemaVocabulary | None = None) -> Corpus:
