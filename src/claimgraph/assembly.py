@@ -229,10 +229,12 @@ def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None 
         origin = cache.provenance
         metadata.graph += map_wikidata_provenance(iris, iris.source(CACHE_FILE), origin and origin.source,
                                                   origin and origin.retrieved)
-    findings += validate_graph(Graph(), (ontology.graph, metadata.graph), {}).findings
+    shared_quads = {str(m.iri): graph_quads(m.graph, m.iri) for m in (*shared, metadata)}  # converted once
+    findings += validate_graph(Graph(), (shared_quads[str(ontology.iri)], shared_quads[str(metadata.iri)]),
+                               {}).findings
     sizes[str(metadata.iri)] = len(metadata.graph)  # after map_metadata: VoID counts the graphs it describes
-    shared_digests = _write_shared(sorted((*shared, metadata), key=lambda m: str(m.iri)), graphs_dir, iris,
-                                   previous, (previous_registry or {}).get("graphs", {}))
+    shared_digests = _write_shared(sorted((*shared, metadata), key=lambda m: str(m.iri)), shared_quads,
+                                   graphs_dir, iris, previous, (previous_registry or {}).get("graphs", {}))
     for iri, (path, digest) in shared_digests.items():
         graph_files[iri] = path
         digests[iri] = digest
@@ -250,8 +252,8 @@ def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None 
                      changed, digests)
 
 
-def _write_shared(graphs: list[MappedGraph], graphs_dir: Path, iris: Iris, previous: Path | None,
-                  before: dict[str, str]) -> dict[str, tuple[Path, str]]:
+def _write_shared(graphs: list[MappedGraph], quads_of: dict[str, list[ox.Quad]], graphs_dir: Path, iris: Iris,
+                  previous: Path | None, before: dict[str, str]) -> dict[str, tuple[Path, str]]:
     """Write the shared graphs (in IRI order: the merged dumps keep a triple that several of
     them hold in the first) with their dump parts and one group of search rows. A graph whose
     bytes, and those of the graphs before it, are as in the ``previous`` build keeps its parts."""
@@ -260,7 +262,7 @@ def _write_shared(graphs: list[MappedGraph], graphs_dir: Path, iris: Iris, previ
     rows_source: list[ox.Quad] = []
     unchanged_so_far = previous is not None
     for mapped in graphs:
-        quads = graph_quads(mapped.graph, mapped.iri)
+        quads = quads_of[str(mapped.iri)]
         merged = [q.triple for q in quads if q.triple not in written]
         written.update(merged)
         path = graphs_dir / (SHARED_STEM + str(mapped.iri).rsplit("/", 1)[-1] + ".nq")

@@ -17,6 +17,7 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.term import Node
 
 from claimgraph.namespaces import CG, DCTERMS, OA, PROV, RDF, RDFS, SCHEMA, WD, XSD, Iris, fragment
+from claimgraph.onegraph import one_graph
 from claimgraph.records import (
     Article,
     ClaimRecord,
@@ -56,7 +57,7 @@ def _date_literal(value: str) -> Literal:
 
 def map_registry(entities: Iterable[Entity], iris: Iris) -> MappedGraph:
     """The shared entities graph: each entity typed, named and linked (or given a status)."""
-    mapped = MappedGraph(iris.entities_graph, Graph())
+    mapped = MappedGraph(iris.entities_graph, one_graph())  # the lighter store: a large registry
     g = mapped.graph
     for entity in sorted(entities, key=lambda e: e.key):
         node = iris.entity(entity.key)

@@ -7,7 +7,7 @@ mapping's source locations, the file and line the node came from.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Mapping, Sequence
 from dataclasses import dataclass, field
 from functools import cache
 
@@ -223,7 +223,7 @@ def _shacl_findings(data: Graph, locations: Mapping[str, SourceLocation]) -> lis
     return findings
 
 
-def validate_graph(content: Graph, everything: Iterable[Graph] = (),
+def validate_graph(content: Graph, everything: Iterable[Graph | Sequence[ox.Quad]] = (),
                    locations: Mapping[str, SourceLocation] | None = None,
                    in_place: bool = False, quads: Iterable[ox.Quad] | None = None) -> ValidationReport:
     """Validate ``content`` (article graphs + entities) with the shapes, and every graph in
@@ -249,8 +249,8 @@ def validate_graph(content: Graph, everything: Iterable[Graph] = (),
     vocab = SchemaVocabulary.load()
     extra = ontology_superclasses()
     issues = vocab.check_graph(content, extra) if quads is None else vocab.check_triples(quads, extra)
-    for graph in everything:
-        issues += vocab.check_graph(graph, extra)
+    for graph in everything:  # an rdflib graph, or one already converted to quads
+        issues += vocab.check_graph(graph, extra) if isinstance(graph, Graph) else vocab.check_triples(graph, extra)
     for issue in issues:
         findings.append(Finding(issue.severity, str(issue.subject), issue.rule, issue.message,
                                 str(issue.predicate), _display(issue.value),
