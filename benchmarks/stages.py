@@ -192,8 +192,9 @@ def instrument(timers: Timers) -> list[str]:
                 wrapped.append(f"{name}:{attr}")
     vocabulary = _try_import("claimgraph.vocabulary")
     vocab_class = getattr(vocabulary, "SchemaVocabulary", None)
-    if vocab_class and timers.patch_method(vocab_class, "check_graph", "SchemaVocabulary.check_graph"):
-        wrapped.append("SchemaVocabulary.check_graph")
+    # check_triples: every schema.org check goes through it (check_graph converts, then calls it)
+    if vocab_class and timers.patch_method(vocab_class, "check_triples", "SchemaVocabulary.check_triples"):
+        wrapped.append("SchemaVocabulary.check_triples")
     return wrapped
 
 
