@@ -8,6 +8,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
+from rdflib import Graph
 
 from claimgraph.build import BuildResult, build
 from claimgraph.publishing import STORE_DIR
@@ -40,6 +41,19 @@ def seed_build(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
 def two_article_build(tmp_path_factory: pytest.TempPathFactory) -> BuildResult:
     data = copy_data(tmp_path_factory.mktemp("two") / "data", with_extra=True)
     return build(data, data.parent / "dist")
+
+
+@pytest.fixture
+def content(seed_build) -> tuple[Graph, dict]:
+    """A private copy of the seed's article and entities graphs, and their source lines."""
+    g = Graph()
+    locations = {}
+    for mapped in seed_build.assembled.graphs:
+        if "/graph/article/" in str(mapped.iri) or str(mapped.iri).endswith("/graph/entities"):
+            for triple in mapped.graph:
+                g.add(triple)
+            locations.update({str(k): v for k, v in mapped.locations.items()})
+    return g, locations
 
 
 def open_store(result: BuildResult) -> ox.Store:

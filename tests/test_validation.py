@@ -3,25 +3,11 @@ report names the node, the rule, the value and the source line."""
 
 from __future__ import annotations
 
-import pytest
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import RDF, XSD
 
 from claimgraph.namespaces import CG, OA, SCHEMA, WD
 from claimgraph.validation import validate_graph
-
-
-@pytest.fixture
-def content(seed_build) -> tuple[Graph, dict]:
-    """A private copy of the seed's article and entities graphs, and their source lines."""
-    g = Graph()
-    locations = {}
-    for mapped in seed_build.assembled.graphs:
-        if "/graph/article/" in str(mapped.iri) or str(mapped.iri).endswith("/graph/entities"):
-            for triple in mapped.graph:
-                g.add(triple)
-            locations.update({str(k): v for k, v in mapped.locations.items()})
-    return g, locations
 
 
 def iri(seed_build, path: str) -> URIRef:
