@@ -5,6 +5,7 @@ from __future__ import annotations
 import json
 
 import pyoxigraph as ox
+import pytest
 from pyld import jsonld
 from rdflib import Dataset, Graph
 from rdflib.compare import graph_diff, isomorphic, to_isomorphic
@@ -90,3 +91,22 @@ def test_source_date_epoch_sets_the_build_time(tmp_path, monkeypatch):
     monkeypatch.delenv("SOURCE_DATE_EPOCH")
     again = build(DATA, tmp_path / "dist2")
     assert "2026-01-01T00:00:00Z" not in (again.out_dir / "dataset.ttl").read_text(encoding="utf-8")
+
+
+def test_parts_file_holds_each_section_and_refuses_a_damaged_header(tmp_path):
+    from claimgraph.errors import OutputError
+    from claimgraph.graphparts import PARTS, graph_parts, part_ranges, parts_path, read_part, write_parts
+
+    graph = ox.NamedNode("https://claimgraph.example/graph/article/a")
+    quads = [ox.Quad(ox.NamedNode("https://claimgraph.example/article/a"),
+                     ox.NamedNode("http://schema.org/headline"), ox.Literal("A \u201cheadline\u201d"), graph)]
+    graph_file = tmp_path / "a.nq"
+    write_parts(graph_file, quads, search=b'[["x"]]')
+    expected = graph_parts(quads) | {"search": b'[["x"]]'}
+    assert {name: read_part(graph_file, name) for name in PARTS} == expected
+    data = parts_path(graph_file).read_bytes()
+    assert [data[o:o + n] for o, n in part_ranges(graph_file).values()] == [expected[p] for p in PARTS]
+    parts_path(graph_file).write_bytes(b"not json\n" + data.split(b"\n", 1)[1])
+    with pytest.raises(OutputError) as caught:
+        read_part(graph_file, "ttl")
+    assert caught.value.path == parts_path(graph_file) and caught.value.line == 1

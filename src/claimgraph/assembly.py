@@ -26,7 +26,7 @@ from pathlib import Path
 import pyoxigraph as ox
 from rdflib import Graph, URIRef
 
-from claimgraph.batches import BATCH_SIZE, BatchResult, process_batch, search_rows_path
+from claimgraph.batches import BATCH_SIZE, BatchResult, process_batch
 from claimgraph.buildcache import (
     GRAPHS_DIR,
     article_key,
@@ -40,7 +40,7 @@ from claimgraph.buildcache import (
     rules_digest,
     write_index,
 )
-from claimgraph.graphparts import PARTS, part_path, sorted_nquads, write_parts
+from claimgraph.graphparts import parts_path, sorted_nquads, write_parts
 from claimgraph.linking.cache import CACHE_FILE, load_cache
 from claimgraph.mapping import MappedGraph, map_article, map_registry, map_wikidata, map_wikidata_provenance
 from claimgraph.metadata import build_time, map_metadata
@@ -53,6 +53,7 @@ from claimgraph.validation import Finding, ValidationReport, ontology_graph, val
 
 Progress = Callable[[str, int, int], None]  # (stage, done, total)
 SHARED_STEM = "_"  # shared graphs' files are named _<name>.nq, apart from any article slug
+SHARED_SEARCH = SHARED_STEM + "shared.search.json"  # the search rows of all the shared graphs
 
 
 @dataclass
@@ -271,10 +272,10 @@ def _write_shared(graphs: list[MappedGraph], quads_of: dict[str, list[ox.Quad]],
         unchanged_so_far = unchanged_so_far and before.get(str(mapped.iri)) == digest
         path.write_bytes(data)
         if not (unchanged_so_far and previous is not None and _link_parts(previous / GRAPHS_DIR / path.name, path)):
-            write_parts(path.with_name(path.name.removesuffix(".nq")), ordered, sorted(merged, key=str))
+            write_parts(path, ordered, sorted(merged, key=str))
         out[str(mapped.iri)] = (path, digest)
         rows_source += quads
-    search_rows_path(graphs_dir / f"{SHARED_STEM}shared.nq").write_text(
+    (graphs_dir / SHARED_SEARCH).write_text(
         json.dumps(index_rows(rows_source, iris), ensure_ascii=False), encoding="utf-8")
     return out
 
@@ -283,10 +284,8 @@ def _link_parts(source: Path, target: Path) -> bool:
     """Hard-link a previous graph's parts; on failure leave none (a later write to a link
     would change the previous output's file too)."""
     try:
-        for suffix in PARTS:
-            os.link(part_path(source, suffix), part_path(target, suffix))
+        os.link(parts_path(source), parts_path(target))
     except OSError:
-        for suffix in PARTS:
-            part_path(target, suffix).unlink(missing_ok=True)
+        parts_path(target).unlink(missing_ok=True)
         return False
     return True

@@ -18,7 +18,7 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from claimgraph.graphparts import part_path, sorted_nquads, write_parts
+from claimgraph.graphparts import sorted_nquads, write_parts
 from claimgraph.mapping import map_article, map_registry, mentioned_entities
 from claimgraph.metadata import map_article_provenance
 from claimgraph.namespaces import Iris
@@ -60,17 +60,14 @@ def referenced_entities(articles: Iterable[Article]) -> set[str]:
     return keys
 
 
-def write_graph(quads: Iterable[ox.Quad], path: Path, merged: list[ox.Triple] | None = None) -> str:
-    """Write a graph's sorted N-Quads file and its dump parts; returns the file's SHA-256."""
+def write_graph(quads: Iterable[ox.Quad], path: Path, search: bytes) -> str:
+    """Write a graph's sorted N-Quads file and its ``.parts`` file (its dump parts and
+    ``search`` rows); returns the N-Quads file's SHA-256."""
     path.parent.mkdir(parents=True, exist_ok=True)
     ordered, data = sorted_nquads(quads)
     path.write_bytes(data)
-    write_parts(path.with_name(path.name.removesuffix(".nq")), ordered, merged)
+    write_parts(path, ordered, search=search)
     return hashlib.sha256(data).hexdigest()
-
-
-def search_rows_path(graph_file: Path) -> Path:
-    return part_path(graph_file, "search.json")
 
 
 def process_batch(files: list[ArticleFiles], data_dir: Path, entities: dict[str, Entity], base: str,
@@ -97,9 +94,7 @@ def process_batch(files: list[ArticleFiles], data_dir: Path, entities: dict[str,
         locations.update({str(k): v for k, v in mapped.locations.items()})
         path = out_dir / f"{article.slug}.nq"
         quads = graph_quads(mapped.graph, mapped.iri)
-        digest = write_graph(quads, path)
-        search_rows_path(path).write_text(json.dumps(index_rows(quads, iris), ensure_ascii=False),
-                                          encoding="utf-8")
+        digest = write_graph(quads, path, json.dumps(index_rows(quads, iris), ensure_ascii=False).encode())
         result.graphs.append(ArticleGraph(article.slug, str(mapped.iri), path, len(mapped.graph), digest,
                                           article.date_published))
         data.addN((s, p, o, data) for s, p, o in mapped.graph)

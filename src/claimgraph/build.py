@@ -19,11 +19,12 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from claimgraph import __version__
-from claimgraph.assembly import SHARED_STEM, Assembled, Progress, assemble
-from claimgraph.batches import ArticleGraph, search_rows_path
+from claimgraph.assembly import SHARED_SEARCH, SHARED_STEM, Assembled, Progress, assemble
+from claimgraph.batches import ArticleGraph
 from claimgraph.buildcache import GRAPHS_DIR
 from claimgraph.dumps import file_sha256, write_dumps
 from claimgraph.errors import ValidationFailed
+from claimgraph.graphparts import read_part
 from claimgraph.namespaces import fragment
 from claimgraph.ontology_page import render_ontology_page
 from claimgraph.publishing import STORE_DIR, write_atomically, write_store
@@ -92,9 +93,9 @@ def _previous_manifest(out_dir: Path, base: str) -> dict | None:
 def _publish_index(assembled: Assembled, tmp: Path, previous: Path | None, gone: set[str]) -> None:
     """The search index: from the previous one with the changed graphs' rows replaced, or whole."""
     def rows(graph_file: Path) -> list[Row]:
-        return [tuple(row) for row in json.loads(search_rows_path(graph_file).read_text(encoding="utf-8"))]
+        return [tuple(row) for row in json.loads(read_part(graph_file, "search"))]
 
-    shared = ("shared", rows(tmp / GRAPHS_DIR / f"{SHARED_STEM}shared.nq"))
+    shared = ("shared", [tuple(row) for row in json.loads((tmp / GRAPHS_DIR / SHARED_SEARCH).read_bytes())])
     articles = {iri: path for iri, path in assembled.graph_files.items() if not path.name.startswith(SHARED_STEM)}
     if previous is not None and (previous / SEARCH_FILE).is_file():
         try:

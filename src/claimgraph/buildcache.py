@@ -16,7 +16,7 @@ from functools import cache
 from pathlib import Path
 
 from claimgraph import __version__
-from claimgraph.graphparts import PARTS
+from claimgraph.graphparts import PARTS_SUFFIX
 from claimgraph.records import ArticleFiles, Corpus, CorpusFiles, SourceLocation
 from claimgraph.resources import DATASET_CHECKS, ONTOLOGY, SCHEMAORG_VOCAB, SHAPES, project_file
 from claimgraph.validation import Finding
@@ -26,8 +26,8 @@ GRAPHS_DIR = "cache/graphs"
 INDEX = "cache/index.json"
 
 
-# the files a graph leaves in the cache: its N-Quads, its dump parts and its search rows
-GRAPH_FILES = ("nq", *PARTS, "search.json")
+# the files a graph leaves in the cache: its N-Quads, and its dump parts and search rows
+GRAPH_FILES = (".nq", PARTS_SUFFIX)
 
 
 def rules_digest(corpus: Corpus | CorpusFiles, base: str) -> str:
@@ -92,8 +92,8 @@ def file_stamps(graph_file: Path) -> dict[str, list[int]]:
     stem = str(graph_file)[: -len(".nq")]
     stamps = {}
     for suffix in GRAPH_FILES:
-        info = os.stat(f"{stem}.{suffix}")
-        stamps[suffix] = [info.st_size, info.st_mtime_ns]
+        info = os.stat(stem + suffix)
+        stamps[suffix.lstrip(".")] = [info.st_size, info.st_mtime_ns]
     return stamps
 
 
@@ -115,9 +115,9 @@ def reuse(previous_out: Path, new_out: Path, slug: str) -> Path:
     source, target = f"{previous_out}/{GRAPHS_DIR}/{slug}", f"{new_out}/{GRAPHS_DIR}/{slug}"
     for suffix in GRAPH_FILES:
         try:
-            os.link(f"{source}.{suffix}", f"{target}.{suffix}")
+            os.link(source + suffix, target + suffix)
         except OSError:
-            shutil.copyfile(f"{source}.{suffix}", f"{target}.{suffix}")
+            shutil.copyfile(source + suffix, target + suffix)
     return Path(f"{target}.nq")
 
 

@@ -14,7 +14,6 @@ from __future__ import annotations
 import hashlib
 import json
 import os
-import shutil
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
 from pathlib import Path
@@ -22,7 +21,7 @@ from typing import BinaryIO
 
 import pyoxigraph as ox
 
-from claimgraph.graphparts import part_path, prefix_header
+from claimgraph.graphparts import part_ranges, parts_path, prefix_header
 from claimgraph.jsonld import JSONLD_CONTEXT
 
 DUMP_FORMATS = ("nq", "trig", "ttl", "nt", "jsonld")
@@ -36,50 +35,60 @@ def _write(target: BinaryIO, data: bytes) -> None:
         view = view[os.write(target.fileno(), view):]
 
 
-def _append(target: BinaryIO, source: Path) -> None:
-    """Append a file's bytes to an unbuffered ``target`` (sendfile: no trip through Python)."""
+def _append(target: BinaryIO, source: Path, start: int = 0, length: int | None = None) -> None:
+    """Append ``length`` bytes of a file from ``start`` (all of it by default) to an
+    unbuffered ``target`` (sendfile: no trip through Python)."""
     with source.open("rb") as handle:
-        size = os.fstat(handle.fileno()).st_size
-        offset = 0
+        end = os.fstat(handle.fileno()).st_size if length is None else start + length
+        offset = start
         try:
-            while offset < size:
-                sent = os.sendfile(target.fileno(), handle.fileno(), offset, size - offset)
+            while offset < end:
+                sent = os.sendfile(target.fileno(), handle.fileno(), offset, end - offset)
                 if sent == 0:
                     break
                 offset += sent
         except OSError:
             pass  # no sendfile here: copy the rest through Python
-        if offset < size:
-            handle.seek(offset)
-            shutil.copyfileobj(handle, target, 1 << 20)
+        handle.seek(offset)
+        while offset < end:
+            chunk = handle.read(min(end - offset, 1 << 20))
+            if not chunk:
+                break
+            _write(target, chunk)
+            offset += len(chunk)
 
 
-def _write_dump(ext: str, ordered: Sequence[Path], path: Path) -> None:
+def _write_dump(ext: str, ordered: Sequence[tuple[Path, dict[str, tuple[int, int]]]], path: Path) -> None:
     """One dump: its header, each graph's part in order, its footer."""
     with path.open("wb", buffering=0) as out:
         if ext in ("trig", "ttl"):
             _write(out, prefix_header(ox.RdfFormat.TRIG if ext == "trig" else ox.RdfFormat.TURTLE))
         if ext != "jsonld":
-            for graph_file in ordered:
-                _append(out, graph_file if ext == "nq" else part_path(graph_file, ext))
+            for graph_file, ranges in ordered:
+                if ext == "nq":
+                    _append(out, graph_file)
+                else:
+                    _append(out, parts_path(graph_file), *ranges[ext])
             return
         head = json.dumps(JSONLD_CONTEXT, ensure_ascii=False, indent=1).replace("\n", "\n ")
         _write(out, ('{\n "@context": ' + head + ',\n "@graph": [\n').encode())
         first = True
-        for graph_file in ordered:
-            nodes = part_path(graph_file, "jsonld").read_bytes()
-            if nodes:
-                _write(out, nodes if first else b",\n" + nodes)
+        for graph_file, ranges in ordered:
+            offset, length = ranges["jsonld"]
+            if length:
+                if not first:
+                    _write(out, b",\n")
+                _append(out, parts_path(graph_file), offset, length)
                 first = False
         _write(out, b"\n ]\n}\n")
 
 
 def write_dumps(files: Sequence[tuple[str, Path]], out_dir: Path) -> dict[str, Path]:
     """Write every dump of the named graphs in ``files`` ((graph IRI, N-Quads file) pairs,
-    each with its parts beside it) into ``out_dir``: the five at once, in threads, since
+    each with its ``.parts`` file beside it) into ``out_dir``: the five at once, in threads, since
     copying is done in the kernel (sendfile), outside the GIL."""
     paths = {ext: out_dir / f"dataset.{ext}" for ext in DUMP_FORMATS}
-    ordered = [path for _graph, path in sorted(files, key=lambda item: item[0])]
+    ordered = [(path, part_ranges(path)) for _graph, path in sorted(files, key=lambda item: item[0])]
     with ThreadPoolExecutor(min(len(paths), os.cpu_count() or 1)) as pool:
         for done in [pool.submit(_write_dump, ext, ordered, path) for ext, path in paths.items()]:
             done.result()  # re-raises a failed write (a full disk) here
