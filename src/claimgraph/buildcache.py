@@ -12,7 +12,7 @@ import json
 import os
 import shutil
 from dataclasses import asdict
-from functools import cache
+from functools import cache, lru_cache
 from pathlib import Path
 
 from claimgraph import __version__
@@ -76,12 +76,29 @@ def finding_from_json(data: dict) -> Finding:
     return Finding(**data, location=SourceLocation(Path(location[0]), location[1]) if location else None)
 
 
+def _read_index_file(out_dir: Path) -> object:
+    """The parsed ``cache/index.json`` of ``out_dir`` (None if unreadable). Parsed once per
+    version of the file: a rebuild asks it for its sources, articles and registry, and at
+    10,000 articles each parse takes a seventh of a second."""
+    path = out_dir / INDEX
+    try:
+        info = path.stat()
+    except OSError:
+        return None
+    return _parsed_index(str(path), info.st_size, info.st_mtime_ns)
+
+
+@lru_cache(maxsize=2)
+def _parsed_index(path: str, size: int, mtime_ns: int) -> object:
+    try:
+        return json.loads(Path(path).read_bytes())
+    except (OSError, ValueError):
+        return None
+
+
 def read_index(out_dir: Path) -> dict[str, dict]:
     """The previous build's cache entries whose graph files are still there."""
-    try:
-        index = json.loads((out_dir / INDEX).read_text(encoding="utf-8"))
-    except (OSError, ValueError):
-        return {}
+    index = _read_index_file(out_dir)
     entries = index.get("articles", {}) if isinstance(index, dict) else {}
     return {slug: entry for slug, entry in entries.items()
             if isinstance(entry, dict) and _intact(out_dir / GRAPHS_DIR / f"{slug}.nq", entry)}
@@ -123,20 +140,19 @@ def reuse(previous_out: Path, new_out: Path, slug: str) -> Path:
 
 def read_registry_entry(out_dir: Path) -> dict | None:
     """The previous build's registry validation (its rules digest and warnings)."""
-    try:
-        entry = json.loads((out_dir / INDEX).read_text(encoding="utf-8")).get("registry")
-    except (OSError, ValueError, AttributeError):
-        return None
+    index = _read_index_file(out_dir)
+    entry = index.get("registry") if isinstance(index, dict) else None
     return entry if isinstance(entry, dict) else None
 
 
 def read_source_stamps(out_dir: Path) -> tuple[dict[str, list], int]:
     """The previous build's source stamps (see :func:`claimgraph.sources.scan_corpus`) and
     when its scan began; none when there is no readable index."""
+    index = _read_index_file(out_dir)
     try:
-        entry = json.loads((out_dir / INDEX).read_text(encoding="utf-8")).get("sources")
+        entry = index.get("sources")  # type: ignore[union-attr]
         files, scanned_ns = entry["files"], int(entry["scanned_ns"])
-    except (OSError, ValueError, AttributeError, KeyError, TypeError):
+    except (ValueError, AttributeError, KeyError, TypeError):
         return {}, 0
     return (files, scanned_ns) if isinstance(files, dict) else ({}, 0)
 
