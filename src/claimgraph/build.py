@@ -12,6 +12,7 @@ import json
 import shutil
 import sqlite3
 from collections.abc import Iterator
+from concurrent.futures import ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
 from pathlib import Path
@@ -108,6 +109,43 @@ def _publish_index(assembled: Assembled, tmp: Path, previous: Path | None, gone:
     write_search_index(tmp / SEARCH_FILE, [shared, *((iri, rows(path)) for iri, path in sorted(articles.items()))])
 
 
+def _write_the_rest(assembled: Assembled, tmp: Path, out_dir: Path, previous: Path | None, site: bool,
+                    progress: Progress | None) -> tuple[dict[str, Path], int, str]:
+    """Everything of a build's output but the dumps and the manifest, into ``tmp``: the
+    validation report, the ontology and shapes, the store, the site and the search index.
+    Returns the files written, the store's quad count and the data's version."""
+    files: dict[str, Path] = {}
+    report_graph = assembled.report.to_graph(fragment(assembled.iris.dataset, "validation"))
+    files["validation"] = tmp / "validation.ttl"
+    files["validation"].write_bytes(report_graph.serialize(format="turtle", encoding="utf-8"))
+    shutil.copyfile(project_file(ONTOLOGY), tmp / "ontology.ttl")
+    files["ontology"] = tmp / "ontology.ttl"
+    (tmp / "ontology.html").write_text(render_ontology_page(ontology_graph()), encoding="utf-8")
+    files["ontology-page"] = tmp / "ontology.html"
+    shutil.copyfile(project_file(SHAPES), tmp / "shapes.ttl")
+    files["shapes"] = tmp / "shapes.ttl"
+    if progress:
+        progress("loading the store", 0, 1)
+    before = _previous_manifest(out_dir, assembled.iris.base) if previous else None
+    if before and len(assembled.changed) > len(assembled.graph_files) // 5:
+        before = None  # most graphs changed (new rules or registry): a bulk load is faster
+    gone = set(before["graphs"]) - set(assembled.graph_files) if before else set()
+    replace = ({iri: assembled.graph_files[iri] for iri in assembled.changed} | dict.fromkeys(gone)
+               if before else None)
+    quad_count = write_store(tmp / STORE_DIR, [path for _, path in sorted(assembled.graph_files.items())],
+                             sum(assembled.sizes.values()),
+                             out_dir / STORE_DIR if before else None, replace)
+    version = _version(assembled)
+    if site:
+        if progress:
+            progress("writing the site", 0, 1)
+        with _open_store(tmp / STORE_DIR) as store:
+            write_site(store, assembled.iris, tmp, version)
+    _publish_index(assembled, tmp, out_dir if before else None, gone)
+    files["search"] = tmp / SEARCH_FILE
+    return files, quad_count, version
+
+
 def build(data_dir: Path, out_dir: Path, base_iri: str | None = None, site: bool = True,
           progress: Progress | None = None) -> BuildResult:
     """Build and publish into ``out_dir``, atomically: a violation or any failure leaves the
@@ -127,37 +165,18 @@ def build(data_dir: Path, out_dir: Path, base_iri: str | None = None, site: bool
                 assembled.report, where.path if where else None, where.line if where else None)
         if progress:
             progress("writing dumps", 0, 1)
-        files = dict(write_dumps(list(assembled.graph_files.items()), tmp))
-        dumps = set(files.values())
-        report_graph = assembled.report.to_graph(fragment(assembled.iris.dataset, "validation"))
-        files["validation"] = tmp / "validation.ttl"
-        files["validation"].write_bytes(report_graph.serialize(format="turtle", encoding="utf-8"))
-        shutil.copyfile(project_file(ONTOLOGY), tmp / "ontology.ttl")
-        files["ontology"] = tmp / "ontology.ttl"
-        (tmp / "ontology.html").write_text(render_ontology_page(ontology_graph()), encoding="utf-8")
-        files["ontology-page"] = tmp / "ontology.html"
-        shutil.copyfile(project_file(SHAPES), tmp / "shapes.ttl")
-        files["shapes"] = tmp / "shapes.ttl"
-        if progress:
-            progress("loading the store", 0, 1)
-        before = _previous_manifest(out_dir, assembled.iris.base) if previous else None
-        if before and len(assembled.changed) > len(assembled.graph_files) // 5:
-            before = None  # most graphs changed (new rules or registry): a bulk load is faster
-        gone = set(before["graphs"]) - set(assembled.graph_files) if before else set()
-        replace = ({iri: assembled.graph_files[iri] for iri in assembled.changed} | dict.fromkeys(gone)
-                   if before else None)
-        quad_count = write_store(tmp / STORE_DIR, [path for _, path in sorted(assembled.graph_files.items())],
-                                 sum(assembled.sizes.values()),
-                                 out_dir / STORE_DIR if before else None, replace)
-        version = _version(assembled)
-        if site:
-            if progress:
-                progress("writing the site", 0, 1)
-            with _open_store(tmp / STORE_DIR) as store:
-                write_site(store, assembled.iris, tmp, version)
-        _publish_index(assembled, tmp, out_dir if before else None, gone)
-        files["search"] = tmp / SEARCH_FILE
-        manifest = _manifest(assembled, files, quad_count, version, dumps)
+        # The dumps are copied in the kernel (sendfile), so they are written while the store and
+        # the search index are updated: a rebuild's dumps are gigabytes of copying however few
+        # graphs changed.
+        dumps_pool = ThreadPoolExecutor(1)
+        dumps_written = dumps_pool.submit(write_dumps, list(assembled.graph_files.items()), tmp)
+        try:
+            files, quad_count, version = _write_the_rest(assembled, tmp, out_dir, previous, site, progress)
+        finally:
+            dumps_pool.shutdown(wait=True)
+        dumps = dumps_written.result()  # re-raises a failed dump (a full disk) here
+        files = {**dumps, **files}
+        manifest = _manifest(assembled, files, quad_count, version, set(dumps.values()))
         (tmp / "build.json").write_text(json.dumps(manifest, indent=1, sort_keys=True) + "\n", encoding="utf-8")
         holder["files"] = files
         holder["quads"] = quad_count
