@@ -152,3 +152,33 @@ def test_one_pass_jsonld_matches_expansion_and_compaction_on_awkward_data():
 def test_jsonld_bytes_is_json_dumps_indented_with_sorted_keys(document):
     expected = (json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
     assert jsonld_bytes(document) == expected
+
+
+def test_what_an_article_mints_is_described_only_in_its_graph(two_article_build, two_article_store):
+    """describe skips looking up an article's own claims, quotations, events, stances and
+    parties elsewhere: this holds only while the build describes them nowhere else."""
+    from claimgraph.documents.describe import ARTICLE_LOCAL_KINDS
+
+    base = two_article_build.assembled.iris.base
+    checked = 0
+    for quad in two_article_store.quads_for_pattern(None, None, None, None):
+        subject = quad.subject.value if isinstance(quad.subject, ox.NamedNode) else ""
+        kind, _, rest = subject[len(base):].partition("/") if subject.startswith(base) else ("", "", "")
+        if kind in ARTICLE_LOCAL_KINDS:
+            slug = rest.split("/", 1)[0]
+            assert quad.graph_name == ox.NamedNode(f"{base}graph/article/{slug}"), quad
+            checked += 1
+    assert checked > 50
+
+
+def test_skipping_an_articles_own_resources_leaves_its_description_as_it_was(two_article_build,
+                                                                               two_article_store, described):
+    from claimgraph.documents import describe as module
+
+    iris = Iris(two_article_build.assembled.iris.base)
+    for slug in (SEED_SLUG, EXTRA_SLUG):
+        iri = iris.base + f"article/{slug}"
+        graph = ox.NamedNode(iris.base + f"graph/article/{slug}")
+        own = module._graph(two_article_store, graph.value) + module._backlinks(two_article_store, iri, graph, True)
+        every_lookup = module._labels(two_article_store, own, iri, graph, True)  # no local prefixes
+        assert dict(described)[iri] == sort_quads(set(own + every_lookup)), slug
