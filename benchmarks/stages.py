@@ -27,6 +27,7 @@ import os
 import shutil
 import sys
 import tempfile
+import threading
 import time
 from pathlib import Path
 from types import FunctionType, ModuleType
@@ -78,13 +79,22 @@ class Timers:
     def __init__(self, spool_dir: Path | None = None) -> None:
         self.stats: dict[str, dict[str, float]] = {}
         self.order: list[str] = []
-        self.stack: list[list[float]] = []  # per active call: [time in wrapped children]
+        self._local = threading.local()  # each thread's stack of active calls (the build writes
+        # its dumps in a thread while the store loads)
         self.active: dict[str, int] = {}
         self.main_pid = os.getpid()
         self.spool_dir = spool_dir
 
     def wrap(self, name: str, func):
         return func if isinstance(func, _Timed) else _Timed(self, name, func)
+
+    @property
+    def stack(self) -> list[list[float]]:
+        """The calling thread's active calls: [time in wrapped children] each."""
+        stack = getattr(self._local, "stack", None)
+        if stack is None:
+            stack = self._local.stack = []
+        return stack
 
     def call(self, name: str, func, args: tuple, kwargs: dict):
         self.stack.append([0.0])
