@@ -23,12 +23,8 @@ from rdflib.query import Result
 from SPARQLWrapper import JSON, POST, TURTLE, XML, SPARQLWrapper
 
 from claimgraph.build import BuildResult
-from claimgraph.web import engine as engine_module
+from claimgraph.web import query_worker
 from claimgraph.web.engine import (
-    CSV,
-    SPARQL_JSON,
-    SPARQL_XML,
-    TSV,
     EngineBusy,
     EngineUnavailable,
     LocalEngine,
@@ -37,6 +33,14 @@ from claimgraph.web.engine import (
     SparqlRequest,
     SparqlResponse,
     WorkerCrashed,
+)
+from claimgraph.web.protocol import (
+    CSV,
+    SPARQL_JSON,
+    SPARQL_XML,
+    TSV,
+)
+from claimgraph.web.query_worker import (
     execute,
 )
 from claimgraph.web.settings import ServeSettings
@@ -740,7 +744,7 @@ def test_results_are_pyoxigraphs_own(seed_store, media_type):
 
 
 def test_tsv_iri_mapping_touches_iri_cells_only():
-    mapper = engine_module._PublicIris("https://data.example/", "http://127.0.0.1:8000/")
+    mapper = query_worker._PublicIris("https://data.example/", "http://127.0.0.1:8000/")
     tsv = (b'?s\t?o\n<https://data.example/a>\t"<https://data.example/a> in a literal"\n'
            b'"x"\t<https://data.example/b#c>\n\t<https://other.example/>\n')
     assert mapper.tsv_to_public(tsv) == (

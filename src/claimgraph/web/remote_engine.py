@@ -32,6 +32,8 @@ from claimgraph.web.engine import (
     QueryTooComplex,
     SparqlRequest,
     SparqlResponse,
+)
+from claimgraph.web.query_worker import (
     execute,
 )
 from claimgraph.web.settings import ServeSettings

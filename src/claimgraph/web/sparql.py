@@ -61,18 +61,6 @@ from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
 from claimgraph.web.engine import (
-    CSV,
-    GRAPH_MEDIA_TYPES,
-    JSON_LD,
-    N_QUADS,
-    N_TRIPLES,
-    RDF_XML,
-    RESULT_MEDIA_TYPES,
-    SPARQL_JSON,
-    SPARQL_XML,
-    TRIG,
-    TSV,
-    TURTLE,
     EngineBusy,
     EngineError,
     EngineUnavailable,
@@ -87,6 +75,22 @@ from claimgraph.web.engine import (
     SparqlResponse,
     WorkerCrashed,
     create_engine,
+)
+from claimgraph.web.protocol import (
+    CSV,
+    GRAPH_MEDIA_TYPES,
+    JSON_LD,
+    N_QUADS,
+    N_TRIPLES,
+    RDF_XML,
+    RESULT_MEDIA_TYPES,
+    SPARQL_JSON,
+    SPARQL_XML,
+    TRIG,
+    TSV,
+    TURTLE,
+)
+from claimgraph.web.query_text import (
     query_form,
 )
 from claimgraph.web.settings import ServeSettings
