@@ -182,3 +182,42 @@ def test_skipping_an_articles_own_resources_leaves_its_description_as_it_was(two
         own = module._graph(two_article_store, graph.value) + module._backlinks(two_article_store, iri, graph, True)
         every_lookup = module._labels(two_article_store, own, iri, graph, True)  # no local prefixes
         assert dict(described)[iri] == sort_quads(set(own + every_lookup)), slug
+
+
+def test_article_graphs_read_from_the_build_files_describe_as_the_store_does(two_article_build,
+                                                                             two_article_store, tmp_path):
+    import shutil
+
+    from claimgraph.documents.describe import GraphFiles
+    from claimgraph.publishing import GRAPHS_DIR
+
+    iris = Iris(two_article_build.assembled.iris.base)
+    folder = tmp_path / "graphs"
+    shutil.copytree(two_article_build.out_dir / GRAPHS_DIR, folder)
+    files = GraphFiles(folder)
+    read: list[str] = []
+
+    def counted(graph_iri: str, slug: str):
+        quads = files(graph_iri, slug)
+        if quads:
+            read.append(slug)
+        return quads
+
+    try:
+        for slug in (SEED_SLUG, EXTRA_SLUG):
+            iri = iris.base + f"article/{slug}"
+            assert describe(two_article_store, iri, iris, counted).quads == describe(two_article_store, iri, iris).quads
+        assert read == [SEED_SLUG, EXTRA_SLUG]
+        # a file that is not the graph asked for, or none at all: the store answers
+        graph = iris.base + f"graph/article/{SEED_SLUG}"
+        (folder / f"{SEED_SLUG}.nq").write_bytes((folder / f"{EXTRA_SLUG}.nq").read_bytes())
+        assert files(graph, SEED_SLUG) is None
+        (folder / f"{SEED_SLUG}.nq").write_bytes(b"not n-quads\n")
+        assert files(graph, SEED_SLUG) is None
+        (folder / f"{SEED_SLUG}.nq").unlink()
+        assert files(graph, SEED_SLUG) is None
+        assert files(graph, "_registry") is None and files(graph, "../x") is None
+        iri = iris.base + f"article/{SEED_SLUG}"
+        assert describe(two_article_store, iri, iris, files).quads == describe(two_article_store, iri, iris).quads
+    finally:
+        files.close()

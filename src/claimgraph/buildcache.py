@@ -17,12 +17,12 @@ from pathlib import Path
 
 from claimgraph import __version__
 from claimgraph.graphparts import PARTS_SUFFIX
+from claimgraph.publishing import GRAPHS_DIR
 from claimgraph.records import ArticleFiles, Corpus, CorpusFiles, SourceLocation
 from claimgraph.resources import DATASET_CHECKS, ONTOLOGY, SCHEMAORG_VOCAB, SHAPES, project_file
 from claimgraph.validation import Finding
 
 CACHE_DIR = "cache"
-GRAPHS_DIR = "cache/graphs"
 INDEX = "cache/index.json"
 
 

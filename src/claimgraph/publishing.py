@@ -24,6 +24,7 @@ import pyoxigraph as ox
 from claimgraph.errors import OutputError
 
 STORE_DIR = "store"
+GRAPHS_DIR = "cache/graphs"  # each graph's sorted N-Quads file and .parts file (claimgraph.buildcache)
 _RENAME_EXCHANGE = 2
 _AT_FDCWD = -100
 

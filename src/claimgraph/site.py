@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape as xml_escape
 import pyoxigraph as ox
 
 from claimgraph.documents.catalog import Catalog, load_catalog
-from claimgraph.documents.describe import Description, describe
+from claimgraph.documents.describe import Description, GraphFiles, describe
 from claimgraph.documents.formats import FORMATS
 from claimgraph.documents.pages import article_page, entity_page, resource_page
 from claimgraph.documents.rdf import serialize
@@ -30,6 +30,7 @@ from claimgraph.documents.site_pages import (
 from claimgraph.documents.view import Linker, QuadView, site_file
 from claimgraph.metadata import DISTRIBUTIONS
 from claimgraph.namespaces import Iris
+from claimgraph.publishing import GRAPHS_DIR
 from claimgraph.queries import list_queries
 
 SITE_DIR = "site"
@@ -92,18 +93,23 @@ def write_site(store: ox.Store, iris: Iris, out_dir: Path, version: str) -> Cata
                 shutil.copyfile(source, downloads / dist.filename)
     _write(downloads / "index.html", downloads_page(out_dir, linker("download/index.html"), site))
     pages = [iris.base, iris.base + "article/", iris.base + "entity/", iris.base + "queries/"]
-    for iri in resource_iris(store, iris):
-        description = describe(store, iri, iris)
-        if not description.found:
-            continue
-        path = iri[len(iris.base):]
-        for fmt in FORMATS:
-            target = site_file(path, fmt.extension)
-            if fmt.rdf_format is None:
-                _write(root / target, page_for(description, linker(target), site))
-            else:
-                _write(root / target, serialize(description.quads, fmt, iris.base))
-        pages.append(iri)
+    graphs = GraphFiles(out_dir / GRAPHS_DIR) if (out_dir / GRAPHS_DIR).is_dir() else None
+    try:
+        for iri in resource_iris(store, iris):
+            description = describe(store, iri, iris, graphs)
+            if not description.found:
+                continue
+            path = iri[len(iris.base):]
+            for fmt in FORMATS:
+                target = site_file(path, fmt.extension)
+                if fmt.rdf_format is None:
+                    _write(root / target, page_for(description, linker(target), site))
+                else:
+                    _write(root / target, serialize(description.quads, fmt, iris.base))
+            pages.append(iri)
+    finally:
+        if graphs:
+            graphs.close()
     void = describe(store, str(iris.dataset), iris)
     _write(root / ".well-known/void", serialize(void.quads, FORMATS[1], iris.base))
     _write(root / "sitemap.xml", sitemap(iris, pages))

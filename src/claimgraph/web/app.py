@@ -21,7 +21,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route
 
 from claimgraph.documents.catalog import Catalog, load_catalog
-from claimgraph.documents.describe import ONTOLOGY_IRI, describe
+from claimgraph.documents.describe import ONTOLOGY_IRI, GraphFiles, describe
 from claimgraph.documents.formats import FORMATS, negotiate
 from claimgraph.documents.site_pages import (
     articles_page,
@@ -36,7 +36,7 @@ from claimgraph.documents.view import Linker
 from claimgraph.errors import OutputError
 from claimgraph.metadata import DISTRIBUTIONS
 from claimgraph.namespaces import Iris
-from claimgraph.publishing import STORE_DIR
+from claimgraph.publishing import GRAPHS_DIR, STORE_DIR
 from claimgraph.queries import list_queries
 from claimgraph.search import SEARCH_FILE, SearchIndex
 from claimgraph.site import sitemap
@@ -60,6 +60,7 @@ class Dataset:
     search: SearchIndex
     site: dict
     manifest: dict
+    graphs: GraphFiles | None = None  # the build's article graph files, read before the store
 
 
 def read_manifest(out_dir: Path) -> dict:
@@ -79,9 +80,12 @@ def open_dataset(settings: ServeSettings) -> Dataset:
         store = RemoteQuadSource(RemoteQueryStore(settings.endpoint, settings.query_timeout))
     else:
         store = ox.Store.read_only(str(settings.out_dir / STORE_DIR))
+    graphs = None
+    if not settings.endpoint and (settings.out_dir / GRAPHS_DIR).is_dir():
+        graphs = GraphFiles(settings.out_dir / GRAPHS_DIR)  # opened with the store: the same build
     catalog = load_catalog(store, iris, manifest.get("version", ""))
     site = site_context(catalog, settings.base_iri, static=False)
-    return Dataset(store, iris, catalog, SearchIndex(settings.out_dir / SEARCH_FILE), site, manifest)
+    return Dataset(store, iris, catalog, SearchIndex(settings.out_dir / SEARCH_FILE), site, manifest, graphs)
 
 
 def wants_json(request: Request, extension: str | None = None) -> bool:
@@ -213,7 +217,7 @@ def create_app(settings: ServeSettings, engine: QueryEngine | None = None) -> St
 
     async def resource(request: Request) -> Response:
         return await dereference(request, data.store, data.iris, settings, data.site,
-                                 request.path_params["path"], documents)
+                                 request.path_params["path"], documents, data.graphs)
 
     queries = list_queries()
 

@@ -9,7 +9,7 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from claimgraph.documents.describe import Description, describe
+from claimgraph.documents.describe import Description, GraphReader, describe
 from claimgraph.documents.formats import FORMATS, Format, format_for_extension, negotiate
 from claimgraph.documents.rdf import serialize
 from claimgraph.documents.view import Linker
@@ -84,13 +84,14 @@ def bad_format() -> PlainTextResponse:
 
 
 def _describe_and_render(store: ox.Store, iris: Iris, settings: ServeSettings, site: dict, iri: str,
-                         fmt: Format | str | None, public_url: str) -> Document | Response:
+                         fmt: Format | str | None, public_url: str,
+                         graphs: GraphReader | None = None) -> Document | Response:
     """The document of ``iri`` in ``fmt``, or the error response (404 before 406 and 400)."""
     try:
         ox.NamedNode(iri)
     except ValueError:  # a path no IRI of the dataset can have (NUL, an undecodable byte…)
         return not_found(f"<{public_url}>")
-    description = describe(store, iri, iris)
+    description = describe(store, iri, iris, graphs)
     if not description.found:
         return not_found(f"<{public_url}>")
     if fmt == "unknown":
@@ -102,7 +103,8 @@ def _describe_and_render(store: ox.Store, iris: Iris, settings: ServeSettings, s
 
 
 async def dereference(request: Request, store: ox.Store, iris: Iris, settings: ServeSettings, site: dict,
-                      path: str, cache: DocumentCache | None = None) -> Response:
+                      path: str, cache: DocumentCache | None = None,
+                      graphs: GraphReader | None = None) -> Response:
     """The resource at ``path`` in the negotiated format: from ``cache`` when it was rendered
     before (in the event loop, without a thread hop), otherwise described and rendered in a
     worker thread, so the event loop keeps serving meanwhile."""
@@ -113,7 +115,8 @@ async def dereference(request: Request, store: ox.Store, iris: Iris, settings: S
     key = (iri, fmt.extension) if isinstance(fmt, Format) else None
     if cache is not None and key is not None and (kept := cache.get(key)) is not None:
         return kept.response(request)
-    outcome = await run_in_threadpool(_describe_and_render, store, iris, settings, site, iri, fmt, public_url)
+    outcome = await run_in_threadpool(_describe_and_render, store, iris, settings, site, iri, fmt, public_url,
+                                      graphs)
     if not isinstance(outcome, Document):
         return outcome
     if cache is not None and key is not None:
