@@ -221,3 +221,13 @@ def test_article_graphs_read_from_the_build_files_describe_as_the_store_does(two
         assert describe(two_article_store, iri, iris, files).quads == describe(two_article_store, iri, iris).quads
     finally:
         files.close()
+
+
+def test_sort_quads_orders_as_each_term_in_turn_would(two_article_store):
+    quads = list(two_article_store.quads_for_pattern(None, None, None, None))
+    s, p = ox.NamedNode("https://d.example/s"), ox.NamedNode("https://d.example/p")
+    quads += [ox.Quad(s, p, ox.Literal(text, **kw)) for text, kw in (
+        ("a", {}), ("a", {"language": "en"}), ("a b", {}), ("a\nb", {}), ("a", {"datatype": p}), ("", {}))]
+    quads += [ox.Quad(ox.BlankNode(b), p, s) for b in ("b1", "b10", "b1x")]
+    assert sort_quads(quads) == sorted(quads, key=lambda q: (str(q.graph_name), str(q.subject),
+                                                           str(q.predicate), str(q.object)))

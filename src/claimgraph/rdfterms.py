@@ -45,6 +45,9 @@ def graph_quads(graph: Graph, graph_iri: URIRef) -> list[ox.Quad]:
 
 
 def sort_quads(quads: Iterable[ox.Quad]) -> list[ox.Quad]:
-    """A total, stable order (graph, subject, predicate, object) that makes dumps byte-stable."""
-    return sorted(quads, key=lambda q: (str(q.graph_name), str(q.subject), str(q.predicate),
-                                        str(q.object)))
+    """A total, stable order (graph, subject, predicate, object) that makes dumps byte-stable.
+
+    Ordered by the graph's text, then the quad's N-Quads text (subject, predicate, object,
+    graph): the same order as by each term's text in turn, since a term's text is never a
+    prefix of another's followed by a character below the space that separates them."""
+    return sorted(quads, key=lambda q: (str(q.graph_name), str(q)))
