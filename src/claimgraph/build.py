@@ -93,10 +93,13 @@ def _previous_manifest(out_dir: Path, base: str) -> dict | None:
 
 def _publish_index(assembled: Assembled, tmp: Path, previous: Path | None, gone: set[str]) -> None:
     """The search index: from the previous one with the changed graphs' rows replaced, or whole."""
-    def rows(graph_file: Path) -> list[Row]:
-        return [tuple(row) for row in json.loads(read_part(graph_file, "search"))]
+    def parsed(data: bytes) -> list[Row]:
+        return [tuple(row) for row in json.loads(data)]
 
-    shared = ("shared", [tuple(row) for row in json.loads((tmp / GRAPHS_DIR / SHARED_SEARCH).read_bytes())])
+    def rows(graph_file: Path) -> list[Row]:
+        return parsed(read_part(graph_file, "search"))
+
+    shared = ("shared", parsed((tmp / GRAPHS_DIR / SHARED_SEARCH).read_bytes()))
     articles = {iri: path for iri, path in assembled.graph_files.items() if not path.name.startswith(SHARED_STEM)}
     if previous is not None and (previous / SEARCH_FILE).is_file():
         try:

@@ -122,6 +122,8 @@ def create_app(settings: ServeSettings, engine: QueryEngine | None = None) -> St
                 await pages_engine.stop()
             await engine.stop()
             data.search.close()
+            if data.graphs is not None:
+                data.graphs.close()
 
     def home(request: Request) -> Response:
         if wants_json(request):
