@@ -57,3 +57,21 @@ def test_one_graph_store_behaves_as_a_graph():
     reference.add((a, RDF.type, b))
     assert isomorphic(g, reference)
     assert [c.identifier for c in g.store.contexts()] == [g.identifier]
+
+
+def test_one_graph_store_answers_every_pattern_as_rdflib_does():
+    a, b, c = URIRef("urn:a"), URIRef("urn:b"), URIRef("urn:c")
+    triples = [(a, RDF.type, b), (a, SCHEMA.name, Literal("A")), (b, SCHEMA.name, Literal("A")),
+               (b, SCHEMA.about, a), (c, SCHEMA.about, a), (a, SCHEMA.about, c)]
+    g, reference = one_graph(), Graph()
+    for t in triples:
+        g.add(t)
+        reference.add(t)
+    for s in (None, a, b):
+        for p in (None, SCHEMA.name, SCHEMA.about, RDF.type):
+            for o in (None, a, b, Literal("A")):
+                assert sorted(g.triples((s, p, o))) == sorted(reference.triples((s, p, o))), (s, p, o)
+    g.remove((a, None, None))
+    reference.remove((a, None, None))
+    assert sorted(g) == sorted(reference) and len(g) == len(reference) == 3
+    assert set(g.subjects(SCHEMA.about, a)) == {b, c}

@@ -4,8 +4,12 @@ rdflib's default ``Memory`` store records, for every triple, the graphs it belon
 checks that record again on every lookup. pyshacl needs a context-aware store, and spends
 most of its time in those lookups: about 60 % of validating a batch of articles went to
 ``Memory.triples`` (and as much again to adding the batch to the graph). A graph that is the
-only one in its store needs none of that: this store keeps rdflib's three plain indexes
-(``SimpleMemory``) and says that every triple is in its one graph.
+only one in its store needs none of that: this store keeps three plain indexes and says that
+every triple is in its one graph.
+
+The indexes are its own rather than ``SimpleMemory``'s: that store finds a missing key by
+catching ``KeyError``, which most additions of a new article's statements do three times,
+and makes a new generator of contexts for every triple it yields.
 
 Use it through :func:`one_graph`; it is for scratch graphs (a batch being validated, an
 article being mapped), not for datasets of several graphs.
@@ -20,41 +24,117 @@ from rdflib import Graph
 from rdflib.plugins.stores.memory import SimpleMemory
 from rdflib.term import Node
 
+# dicts rather than sets at the leaves: iteration in insertion order, as rdflib's stores do
+_Index = dict[Node, dict[Node, dict[Node, None]]]
+
+
+def _insert(index: _Index, a: Node, b: Node, c: Node) -> None:
+    inner = index.get(a)
+    if inner is None:
+        index[a] = {b: {c: None}}
+        return
+    leaves = inner.get(b)
+    if leaves is None:
+        inner[b] = {c: None}
+    else:
+        leaves[c] = None
+
+
+def _discard(index: _Index, a: Node, b: Node, c: Node) -> None:
+    inner = index[a]
+    leaves = inner[b]
+    leaves.pop(c, None)
+    if not leaves:
+        del inner[b]
+        if not inner:
+            del index[a]
+
 
 class OneGraphStore(SimpleMemory):
-    """``SimpleMemory`` that rdflib's ``Dataset`` (and so pyshacl) accepts: context- and
-    graph-aware, with every triple in the one graph the store was made for."""
+    """A store that rdflib's ``Dataset`` (and so pyshacl) accepts: context- and graph-aware,
+    with every triple in the one graph the store was made for. Namespace bindings are
+    ``SimpleMemory``'s; statements are kept in this class's indexes."""
 
     context_aware = True
     graph_aware = True
 
     def __init__(self) -> None:
         super().__init__()
-        self._graphs: list[Graph] = []
+        self._graphs: tuple[Graph, ...] = ()
+        self._spo: _Index = {}
+        self._pos: _Index = {}
+        self._osp: _Index = {}
         self._count = 0
 
     def add(self, triple: tuple[Node, Node, Node], context: Any, quoted: bool = False) -> None:
-        if not self._has(triple):
-            super().add(triple, context, quoted)
-            self._count += 1
+        self._add(*triple)
 
     def addN(self, quads: Iterable[tuple[Node, Node, Node, Any]]) -> None:
-        add = super().add
-        for s, p, o, context in quads:
-            if not self._has((s, p, o)):
-                add((s, p, o), context)
-                self._count += 1
+        add = self._add
+        for s, p, o, _ in quads:
+            add(s, p, o)
 
-    def _has(self, triple: tuple[Node, Node, Node]) -> bool:
-        s, p, o = triple
-        objects = self._SimpleMemory__spo.get(s, {}).get(p)  # type: ignore[attr-defined]
-        return objects is not None and o in objects
+    def _add(self, s: Node, p: Node, o: Node) -> None:
+        objects = self._spo.get(s, {}).get(p)
+        if objects is not None and o in objects:
+            return
+        _insert(self._spo, s, p, o)
+        _insert(self._pos, p, o, s)
+        _insert(self._osp, o, s, p)
+        self._count += 1
 
     def remove(self, triple_pattern: Any, context: Any = None) -> None:
-        doomed = [triple for triple, _ in super().triples(triple_pattern)]
-        for triple in doomed:
-            super().remove(triple)
-        self._count -= len(doomed)
+        for (s, p, o), _ in list(self.triples(triple_pattern)):
+            _discard(self._spo, s, p, o)
+            _discard(self._pos, p, o, s)
+            _discard(self._osp, o, s, p)
+            self._count -= 1
+
+    def triples(self, triple_pattern: Any, context: Any = None
+                ) -> Iterator[tuple[tuple[Node, Node, Node], tuple[Graph, ...]]]:
+        # like rdflib's own stores: a caller that changes the graph must not be iterating it
+        s, p, o = triple_pattern
+        graphs = self._graphs
+        if s is not None:
+            by_predicate = self._spo.get(s)
+            if not by_predicate:
+                return
+            if p is not None:
+                objects = by_predicate.get(p, ())
+                if o is not None:
+                    if o in objects:
+                        yield (s, p, o), graphs
+                else:
+                    for obj in objects:
+                        yield (s, p, obj), graphs
+            else:
+                for pred, objects in by_predicate.items():
+                    if o is not None:
+                        if o in objects:
+                            yield (s, pred, o), graphs
+                    else:
+                        for obj in objects:
+                            yield (s, pred, obj), graphs
+        elif p is not None:
+            by_object = self._pos.get(p)
+            if not by_object:
+                return
+            if o is not None:
+                for subj in by_object.get(o, ()):
+                    yield (subj, p, o), graphs
+            else:
+                for obj, subjects in by_object.items():
+                    for subj in subjects:
+                        yield (subj, p, obj), graphs
+        elif o is not None:
+            for subj, predicates in self._osp.get(o, {}).items():
+                for pred in predicates:
+                    yield (subj, pred, o), graphs
+        else:
+            for subj, by_predicate in self._spo.items():
+                for pred, objects in by_predicate.items():
+                    for obj in objects:
+                        yield (subj, pred, obj), graphs
 
     def __len__(self, context: Any = None) -> int:
         return self._count
@@ -64,7 +144,7 @@ class OneGraphStore(SimpleMemory):
 
     def add_graph(self, graph: Graph) -> None:
         if not any(g.identifier == graph.identifier for g in self._graphs):
-            self._graphs.append(graph)
+            self._graphs = (*self._graphs, graph)
 
     def remove_graph(self, graph: Graph) -> None:
         self.remove((None, None, None))
