@@ -144,7 +144,7 @@ class _ArticleMapper:
         self.iris = iris
         self.node = iris.article(article.slug)
         # SimpleMemory: no per-triple context bookkeeping, which an article graph never needs
-        self.mapped = MappedGraph(iris.article_graph(article.slug), Graph(store="SimpleMemory"))
+        self.mapped = MappedGraph(iris.article_graph(article.slug), one_graph())
         self.g = self.mapped.graph
         self.lang = article.language
 

@@ -20,7 +20,7 @@ from __future__ import annotations
 from collections.abc import Iterable, Iterator
 from typing import Any
 
-from rdflib import Graph
+from rdflib import Graph, URIRef
 from rdflib.plugins.stores.memory import SimpleMemory
 from rdflib.term import Node
 
@@ -150,9 +150,45 @@ class OneGraphStore(SimpleMemory):
         self.remove((None, None, None))
 
 
+class OneGraph(Graph):
+    """A ``Graph`` on a :class:`OneGraphStore` that answers the look-ups pyshacl makes most
+    (objects of a subject and predicate, subjects of a predicate and object, a node's
+    predicates and objects, membership) from the store's indexes. rdflib answers each through
+    three nested generators; that was most of what validating a batch cost after the shapes
+    themselves. Any other pattern (a property path, a wildcard) is rdflib's as usual."""
+
+    store: OneGraphStore
+
+    def __init__(self, identifier: Node | None = None) -> None:
+        store = OneGraphStore()
+        super().__init__(store=store, identifier=identifier)
+        store.add_graph(self)
+
+    def objects(self, subject: Any = None, predicate: Any = None, unique: bool = False) -> Iterator[Node]:
+        if subject is None or type(predicate) is not URIRef:
+            return super().objects(subject, predicate, unique)
+        return iter(tuple(self.store._spo.get(subject, _NONE).get(predicate, _NONE)))
+
+    def subjects(self, predicate: Any = None, object: Any = None, unique: bool = False) -> Iterator[Node]:
+        if object is None or type(predicate) is not URIRef:
+            return super().subjects(predicate, object, unique)
+        return iter(tuple(self.store._pos.get(predicate, _NONE).get(object, _NONE)))
+
+    def predicate_objects(self, subject: Any = None, unique: bool = False) -> Iterator[tuple[Node, Node]]:
+        if subject is None:
+            return super().predicate_objects(subject, unique)
+        return iter([(p, o) for p, objects in self.store._spo.get(subject, _NONE).items() for o in objects])
+
+    def __contains__(self, triple: Any) -> bool:
+        s, p, o = triple
+        if s is None or o is None or type(p) is not URIRef:
+            return super().__contains__(triple)
+        return o in self.store._spo.get(s, _NONE).get(p, _NONE)
+
+
+_NONE: dict = {}  # an empty index level, never written to
+
+
 def one_graph(identifier: Node | None = None) -> Graph:
-    """A new, empty graph on its own :class:`OneGraphStore`."""
-    store = OneGraphStore()
-    graph = Graph(store=store, identifier=identifier)
-    store.add_graph(graph)
-    return graph
+    """A new, empty :class:`OneGraph`."""
+    return OneGraph(identifier)
