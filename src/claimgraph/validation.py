@@ -17,7 +17,7 @@ from rdflib import BNode, Graph, Literal, URIRef
 from rdflib.term import Node
 
 from claimgraph.errors import ValidationFailed
-from claimgraph.namespaces import CG, RDF, RDFS, SH, XSD
+from claimgraph.namespaces import CG, RDF, RDFS, SH, XSD, intern_iri
 from claimgraph.rdfterms import to_oxigraph
 from claimgraph.records import SourceLocation
 from claimgraph.resources import DATASET_CHECKS, ONTOLOGY, SHAPES, project_file
@@ -89,9 +89,15 @@ class ValidationReport:
 
 
 @cache
+@cache
 def load_shapes() -> Graph:
-    """The node shapes pyshacl runs (shapes/claimgraph.ttl)."""
-    return Graph().parse(project_file(SHAPES), format="turtle")
+    """The node shapes pyshacl runs (shapes/claimgraph.ttl), parsed once per process, with
+    their IRIs the interned objects the mapping uses (see :func:`intern_iri`)."""
+    parsed = Graph().parse(project_file(SHAPES), format="turtle")
+    shapes = Graph()
+    shapes.namespace_manager = parsed.namespace_manager
+    shapes.addN((*(intern_iri(t) if isinstance(t, URIRef) else t for t in triple), shapes) for triple in parsed)
+    return shapes
 
 
 @dataclass(frozen=True)
