@@ -17,6 +17,7 @@ article being mapped), not for datasets of several graphs.
 
 from __future__ import annotations
 
+import weakref
 from collections.abc import Iterable, Iterator
 from typing import Any
 
@@ -60,7 +61,9 @@ class OneGraphStore(SimpleMemory):
 
     def __init__(self) -> None:
         super().__init__()
-        self._graphs: tuple[Graph, ...] = ()
+        # weak: a graph holds its store, and a cycle would keep each scratch graph (and its
+        # indexes) alive until the cycle collector walks them
+        self._graph_refs: tuple[weakref.ref[Graph], ...] = ()
         self._spo: _Index = {}
         self._pos: _Index = {}
         self._osp: _Index = {}
@@ -94,7 +97,7 @@ class OneGraphStore(SimpleMemory):
                 ) -> Iterator[tuple[tuple[Node, Node, Node], tuple[Graph, ...]]]:
         # like rdflib's own stores: a caller that changes the graph must not be iterating it
         s, p, o = triple_pattern
-        graphs = self._graphs
+        graphs = self._graphs()
         if s is not None:
             by_predicate = self._spo.get(s)
             if not by_predicate:
@@ -136,15 +139,18 @@ class OneGraphStore(SimpleMemory):
                     for obj in objects:
                         yield (subj, pred, obj), graphs
 
+    def _graphs(self) -> tuple[Graph, ...]:
+        return tuple(g for g in (ref() for ref in self._graph_refs) if g is not None)
+
     def __len__(self, context: Any = None) -> int:
         return self._count
 
     def contexts(self, triple: Any = None) -> Iterator[Graph]:  # type: ignore[override]
-        yield from self._graphs
+        yield from self._graphs()
 
     def add_graph(self, graph: Graph) -> None:
-        if not any(g.identifier == graph.identifier for g in self._graphs):
-            self._graphs = (*self._graphs, graph)
+        if not any(g.identifier == graph.identifier for g in self._graphs()):
+            self._graph_refs = (*self._graph_refs, weakref.ref(graph))
 
     def remove_graph(self, graph: Graph) -> None:
         self.remove((None, None, None))
