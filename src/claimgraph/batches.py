@@ -75,7 +75,7 @@ def process_batch(files: list[ArticleFiles], data_dir: Path, entities: dict[str,
     """Load, map, validate and write one batch of articles; returns what a build needs to know.
     A source error is raised as it is (the build stops on the first, in article order)."""
     vocab = SchemaVocabulary.load()
-    articles = [load_article(f.text_path, data_dir, entities, vocab) for f in files]
+    articles = [load_article(f.text_path, data_dir, entities, vocab, f.sources) for f in files]
     iris = Iris(base)
     result = BatchResult()
     # The batch's data: its articles and the registry entities they link to (for sh:class),

@@ -267,7 +267,9 @@ def split_front_matter(text: str, path: Path) -> tuple[str, int, str]:
 
 
 def load_article(text_path: Path, data_dir: Path, entities: dict[str, Entity],
-                 vocab: SchemaVocabulary) -> Article:
+                 vocab: SchemaVocabulary, sources: tuple[SourceFile, ...] | None = None) -> Article:
+    """One article and its annotations. ``sources``: the files' records from the corpus scan,
+    which has just hashed them (a file changed since is hashed again by the next scan)."""
     slug = text_path.name.removesuffix(".txt")
     _check_key(slug, text_path, 1, "article file name (slug)")
     text = read_text(text_path)
@@ -304,8 +306,8 @@ def load_article(text_path: Path, data_dir: Path, entities: dict[str, Entity],
         copyright_holder=holder, publish_body=BODY_POLICIES[rights.choice("body", BODY_POLICIES)],
         body=body, location=SourceLocation(text_path, 1),
         annotations_location=SourceLocation(annotations_path, 1),
-        sources=tuple(SourceFile(_relative(p, data_dir), _sha256(p))
-                      for p in (text_path, annotations_path)),
+        sources=sources or tuple(SourceFile(_relative(p, data_dir), _sha256(p))
+                                 for p in (text_path, annotations_path)),
         **annotations,
     )
 
