@@ -41,7 +41,17 @@ def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.DefaultGraph) 
 
 def graph_quads(graph: Graph, graph_iri: URIRef) -> list[ox.Quad]:
     name = ox.NamedNode(str(graph_iri))
-    return [ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o), name) for s, p, o in graph]
+    named: dict[URIRef, ox.NamedNode] = {}  # a graph repeats its IRIs: each is checked and made once
+
+    def convert(term: Node) -> ox.NamedNode | ox.BlankNode | ox.Literal:
+        if type(term) is URIRef:
+            node = named.get(term)
+            if node is None:
+                node = named[term] = ox.NamedNode(str(term))
+            return node
+        return to_oxigraph(term)
+
+    return [ox.Quad(convert(s), convert(p), convert(o), name) for s, p, o in graph]
 
 
 def sort_quads(quads: Iterable[ox.Quad]) -> list[ox.Quad]:
