@@ -99,15 +99,18 @@ def schemaorg_context_subset(used: set[str]) -> dict[str, Any]:
 
 
 def _json_value(term: ox.NamedNode | ox.BlankNode | ox.Literal) -> dict[str, str]:
-    if isinstance(term, ox.NamedNode):
+    kind = type(term)
+    if kind is ox.NamedNode:
         return {"@id": term.value}
-    if isinstance(term, ox.BlankNode):
+    if kind is ox.BlankNode:
         return {"@id": f"_:{term.value}"}
-    if term.language:
-        return {"@value": term.value, "@language": term.language}
-    if term.datatype.value == _XSD_STRING:
+    language = term.language
+    if language:
+        return {"@value": term.value, "@language": language}
+    datatype = term.datatype.value
+    if datatype == _XSD_STRING:
         return {"@value": term.value}
-    return {"@value": term.value, "@type": term.datatype.value}
+    return {"@value": term.value, "@type": datatype}
 
 
 def expanded_jsonld(quads: Sequence[ox.Quad]) -> list[dict[str, Any]]:
@@ -117,14 +120,16 @@ def expanded_jsonld(quads: Sequence[ox.Quad]) -> list[dict[str, Any]]:
     # Each distinct quad gives a distinct value, so dropping repeated quads here is all the
     # de-duplication needed (a membership test per value was quadratic: 13 s for the metadata
     # graph's thousands of values of one property at 10,000 articles).
+    # (each attribute of a pyoxigraph quad or term is a new Python object: read it once)
     for quad in dict.fromkeys(quads):
-        graph = quad.graph_name.value if isinstance(quad.graph_name, ox.NamedNode) else "@default"
-        subject = quad.subject.value if isinstance(quad.subject, ox.NamedNode) else f"_:{quad.subject.value}"
+        graph_name, subject_term, predicate, value = quad.graph_name, quad.subject, quad.predicate.value, quad.object
+        graph = graph_name.value if type(graph_name) is ox.NamedNode else "@default"
+        subject = subject_term.value if type(subject_term) is ox.NamedNode else f"_:{subject_term.value}"
         node = graphs.setdefault(graph, {}).setdefault(subject, {"@id": subject})
-        if quad.predicate.value == _RDF_TYPE and not isinstance(quad.object, ox.Literal):
-            node.setdefault("@type", []).append(_json_value(quad.object)["@id"])
+        if predicate == _RDF_TYPE and type(value) is not ox.Literal:
+            node.setdefault("@type", []).append(_json_value(value)["@id"])
             continue
-        node.setdefault(quad.predicate.value, []).append(_json_value(quad.object))
+        node.setdefault(predicate, []).append(_json_value(value))
     default = graphs.pop("@default", {})
     for name in sorted(graphs):
         holder = default.setdefault(name, {"@id": name})
