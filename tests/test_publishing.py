@@ -4,13 +4,14 @@ from __future__ import annotations
 
 import errno
 
+import pyoxigraph as ox
 import pytest
 
 import claimgraph.build
 from claimgraph.build import build
 from claimgraph.cli import main
 from claimgraph.errors import OutputError
-from claimgraph.publishing import recover_output
+from claimgraph.publishing import _bulk_load, recover_output
 from conftest import DATA
 from test_sources import snapshot
 
@@ -63,3 +64,22 @@ def test_an_unwritable_output_is_a_clear_error(tmp_path):
     with pytest.raises(OutputError) as caught:
         build(DATA, blocker / "dist")
     assert "output folder" in str(caught.value)
+
+
+def test_store_loads_chunks_in_parallel_and_keeps_blank_nodes_together(tmp_path):
+    """Many small chunks, loaded two at a time, give every quad once; a blank node label
+    shared by two graph files stays one node (those graphs are loaded in one go)."""
+    files = []
+    for n in range(12):
+        path = tmp_path / f"g{n:02}.nq"
+        path.write_text("".join(f'<urn:s{n}> <urn:p> "{k}" <urn:g{n}> .\n' for k in range(50)))
+        files.append(path)
+    for n in (1, 2):
+        path = tmp_path / f"blank{n}.nq"
+        path.write_text(f'_:shared <urn:p> "b{n}" <urn:b{n}> .\n')
+        files.append(path)
+    store = ox.Store(str(tmp_path / "store"))
+    _bulk_load(store, files, chunk_bytes=1000, threads=2)
+    assert len(store) == 12 * 50 + 2
+    rows = list(store.query("SELECT (COUNT(DISTINCT ?s) AS ?n) { GRAPH ?g { ?s <urn:p> ?o } FILTER isBlank(?s) }"))
+    assert rows[0]["n"].value == "1"

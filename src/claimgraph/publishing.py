@@ -15,7 +15,9 @@ import fcntl
 import os
 import shutil
 import tempfile
+import threading
 from collections.abc import Callable, Mapping, Sequence
+from concurrent.futures import Future, ThreadPoolExecutor
 from pathlib import Path
 from typing import IO
 
@@ -61,28 +63,47 @@ def write_store(path: Path, graph_files: Sequence[Path], expected: int, previous
     return size
 
 
-def _bulk_load(store: ox.Store, graph_files: Sequence[Path], chunk_bytes: int = 64 << 20) -> None:
-    """Bulk-load the graphs a chunk of about ``chunk_bytes`` at a time: pyoxigraph's bulk
-    loader holds its whole input's index entries in memory (1.8 GB for 3.3 M quads in one
-    go, 0.43 GB in 64 MB chunks, and faster). A chunk never splits a graph, and the graphs that
-    may hold blank nodes go together in the last one, since each load gives a blank node label
-    a new identity."""
-    chunk: list[bytes] = []
-    size = 0
-    with_blank_nodes: list[bytes] = []
-    for graph_file in graph_files:
-        data = graph_file.read_bytes()
-        if b"_:" in data:
-            with_blank_nodes.append(data)
-            continue
-        chunk.append(data)
-        size += len(data)
-        if size >= chunk_bytes:
-            store.bulk_load(b"".join(chunk), format=ox.RdfFormat.N_QUADS)
-            chunk, size = [], 0
-    for rest in (chunk, with_blank_nodes):
-        if rest:
-            store.bulk_load(b"".join(rest), format=ox.RdfFormat.N_QUADS)
+def _bulk_load(store: ox.Store, graph_files: Sequence[Path], chunk_bytes: int = 32 << 20,
+               threads: int | None = None) -> None:
+    """Bulk-load the graphs a chunk of about ``chunk_bytes`` at a time, ``threads`` chunks at
+    once (by default one per core, up to four).
+
+    pyoxigraph's bulk loader holds its whole input's index entries in memory (1.8 GB for 3.3 M
+    quads in one go, about 0.2 GB per 32 MB chunk) and keeps only one core busy, with a
+    second parsing for it; separate loads into one store are independent (as ``oxigraph load``
+    runs its files), so two at a time loaded 10,000 articles in 30 s instead of 47 s. At most
+    ``threads`` chunks are held at once. A chunk never splits a graph, and the graphs that may
+    hold blank nodes go together in one load, since each load gives a blank node label a new
+    identity."""
+    threads = threads or max(1, min(4, os.cpu_count() or 1))
+    slots = threading.BoundedSemaphore(threads)
+    futures: list[Future[None]] = []
+    with ThreadPoolExecutor(threads) as pool:
+
+        def load(parts: list[bytes]) -> None:
+            slots.acquire()  # released when the load ends: bounds the chunks in memory
+            future = pool.submit(store.bulk_load, b"".join(parts), format=ox.RdfFormat.N_QUADS)
+            future.add_done_callback(lambda _: slots.release())
+            futures.append(future)
+
+        chunk: list[bytes] = []
+        size = 0
+        with_blank_nodes: list[bytes] = []
+        for graph_file in graph_files:
+            data = graph_file.read_bytes()
+            if b"_:" in data:
+                with_blank_nodes.append(data)
+                continue
+            chunk.append(data)
+            size += len(data)
+            if size >= chunk_bytes:
+                load(chunk)
+                chunk, size = [], 0
+        for rest in (chunk, with_blank_nodes):
+            if rest:
+                load(rest)
+    for future in futures:
+        future.result()  # the first load's error, if any
 
 
 def _exchange(a: Path, b: Path) -> bool:
