@@ -19,7 +19,7 @@ from pathlib import Path
 import pyoxigraph as ox
 
 from claimgraph.graphparts import sorted_nquads, write_parts
-from claimgraph.mapping import map_article, map_registry, mentioned_entities
+from claimgraph.mapping import map_article_statements, map_registry, mentioned_entities
 from claimgraph.metadata import map_article_provenance
 from claimgraph.namespaces import Iris
 from claimgraph.onegraph import one_graph
@@ -85,19 +85,19 @@ def process_batch(files: list[ArticleFiles], data_dir: Path, entities: dict[str,
     data = one_graph()
     keys = referenced_entities(articles) & set(entities)
     registry = map_registry((entities[k] for k in sorted(keys)), iris)
-    data.addN((s, p, o, data) for s, p, o in registry.graph)
+    data.add_triples(registry.graph)
     all_quads = graph_quads(registry.graph, registry.iri)
     locations: dict[str, SourceLocation] = {str(k): v for k, v in registry.locations.items()}
     for article in articles:
-        mapped = map_article(article, iris)
-        mapped.graph += map_article_provenance(article, iris)
+        mapped = map_article_statements(article, iris)
+        triples = list(dict.fromkeys([*mapped.triples, *map_article_provenance(article, iris)]))
         locations.update({str(k): v for k, v in mapped.locations.items()})
         path = out_dir / f"{article.slug}.nq"
-        quads = graph_quads(mapped.graph, mapped.iri)
+        quads = graph_quads(triples, mapped.iri)
         digest = write_graph(quads, path, json.dumps(index_rows(quads, iris), ensure_ascii=False).encode())
-        result.graphs.append(ArticleGraph(article.slug, str(mapped.iri), path, len(mapped.graph), digest,
+        result.graphs.append(ArticleGraph(article.slug, str(mapped.iri), path, len(triples), digest,
                                           article.date_published))
-        data.addN((s, p, o, data) for s, p, o in mapped.graph)
+        data.add_triples(triples)
         all_quads += quads
     # each finding carries its source location; the nodes' locations stay here (at 100,000
     # articles they would be millions of entries in the build's main process)

@@ -170,6 +170,11 @@ class OneGraph(Graph):
         super().__init__(store=store, identifier=identifier)
         store.add_graph(self)
 
+    def add_triples(self, triples: Iterable[tuple[Node, Node, Node]]) -> None:
+        """Add statements made of rdflib terms (as the mapping makes them), without the
+        per-statement checks of ``Graph.addN``."""
+        self.store.addN((s, p, o, self) for s, p, o in triples)
+
     def objects(self, subject: Any = None, predicate: Any = None, unique: bool = False) -> Iterator[Node]:
         if subject is None or type(predicate) is not URIRef:
             return super().objects(subject, predicate, unique)
@@ -195,6 +200,6 @@ class OneGraph(Graph):
 _NONE: dict = {}  # an empty index level, never written to
 
 
-def one_graph(identifier: Node | None = None) -> Graph:
+def one_graph(identifier: Node | None = None) -> OneGraph:
     """A new, empty :class:`OneGraph`."""
     return OneGraph(identifier)

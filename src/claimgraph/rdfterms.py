@@ -5,7 +5,7 @@ from __future__ import annotations
 from collections.abc import Iterable
 
 import pyoxigraph as ox
-from rdflib import BNode, Graph, Literal, URIRef
+from rdflib import BNode, Literal, URIRef
 from rdflib.term import Node
 
 _XSD_STRING = "http://www.w3.org/2001/XMLSchema#string"
@@ -39,7 +39,8 @@ def to_rdflib(term: ox.NamedNode | ox.BlankNode | ox.Literal | ox.DefaultGraph) 
     return None
 
 
-def graph_quads(graph: Graph, graph_iri: URIRef) -> list[ox.Quad]:
+def graph_quads(graph: Iterable[tuple[Node, Node, Node]], graph_iri: URIRef) -> list[ox.Quad]:
+    """The statements of ``graph`` (an rdflib graph, or its triples) as quads in ``graph_iri``."""
     name = ox.NamedNode(str(graph_iri))
     named: dict[URIRef, ox.NamedNode] = {}  # a graph repeats its IRIs: each is checked and made once
 
