@@ -21,9 +21,8 @@ from typing import BinaryIO
 
 import pyoxigraph as ox
 
-from claimgraph.documents.jsonld_doc import compact_node
+from claimgraph.documents.jsonld_doc import compacted_nodes
 from claimgraph.errors import OutputError
-from claimgraph.jsonld import expanded_jsonld
 from claimgraph.namespaces import PREFIXES
 
 # the sections of a ``.parts`` file: a part of each dump but N-Quads (the graph's own file),
@@ -65,9 +64,9 @@ def jsonld_nodes(quads: Sequence[ox.Quad]) -> str:
     """The graph's nodes compacted with the schema.org context, as members of the dump's
     "@graph" array: one node per line (json's C encoder, several times faster than the
     indenting one on a corpus's worth of nodes), comma-separated; empty for an empty graph."""
-    return ",\n".join("  " + json.dumps(compact_node(node), ensure_ascii=False, sort_keys=True,
-                                         separators=(",", ":"))
-                       for node in expanded_jsonld(quads))
+    rows = [(q.subject, q.predicate, q.object, q.graph_name) for q in quads]
+    return ",\n".join("  " + json.dumps(node, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
+                       for node in compacted_nodes(rows))
 
 
 def graph_parts(quads: Sequence[ox.Quad], merged: Sequence[ox.Triple] | None = None) -> dict[str, bytes]:

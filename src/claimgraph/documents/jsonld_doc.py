@@ -159,19 +159,24 @@ def _one_pass(rows: Iterable[Row]) -> list[dict[str, Any]]:
     return [default[s][0] for s in sorted(default)]
 
 
-def rows_jsonld(rows: Sequence[Row]) -> dict[str, Any]:
-    """A JSON-LD document of quads given as term tuples (named graphs kept) with the dataset's
-    context.
+def compacted_nodes(rows: Sequence[Row]) -> list[dict[str, Any]]:
+    """The nodes of quads given as term tuples (named graphs kept), compacted with the
+    dataset's context: the members of a document's "@graph".
 
-    The same document as compacting :func:`expanded_jsonld` with :func:`compact_node`, made in
-    one pass: the intermediate expanded form doubled the work on every request (thousands of
-    small dicts made, compared and thrown away per article)."""
+    The same nodes as compacting :func:`expanded_jsonld` with :func:`compact_node`, made in
+    one pass: the intermediate expanded form doubled the work (thousands of small dicts made,
+    compared and thrown away per article)."""
     try:
-        nodes = _one_pass(rows)
+        return _one_pass(rows)
     except _Clash:
         quads = [ox.Quad(*row) for row in rows]
-        nodes = [compact_node(n) for n in expanded_jsonld(quads)]
-    return {"@context": JSONLD_CONTEXT, "@graph": nodes}
+        return [compact_node(n) for n in expanded_jsonld(quads)]
+
+
+def rows_jsonld(rows: Sequence[Row]) -> dict[str, Any]:
+    """A JSON-LD document of quads given as term tuples (named graphs kept) with the dataset's
+    context."""
+    return {"@context": JSONLD_CONTEXT, "@graph": compacted_nodes(rows)}
 
 
 def resource_jsonld(quads: Sequence[ox.Quad]) -> dict[str, Any]:
