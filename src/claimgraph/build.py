@@ -135,20 +135,16 @@ def _write_the_rest(assembled: Assembled, tmp: Path, out_dir: Path, previous: Pa
     gone = set(before["graphs"]) - set(assembled.graph_files) if before else set()
     replace = ({iri: assembled.graph_files[iri] for iri in assembled.changed} | dict.fromkeys(gone)
                if before else None)
-    # The search index needs no store: it is written while pyoxigraph loads and compacts the
-    # store (native code, which leaves the interpreter free), the compaction on one core.
-    with ThreadPoolExecutor(1) as pool:
-        search_written = pool.submit(_publish_index, assembled, tmp, out_dir if before else None, gone)
-        quad_count = write_store(tmp / STORE_DIR, [path for _, path in sorted(assembled.graph_files.items())],
-                                 sum(assembled.sizes.values()),
-                                 out_dir / STORE_DIR if before else None, replace)
-        version = _version(assembled)
-        if site:
-            if progress:
-                progress("writing the site", 0, 1)
-            with _open_store(tmp / STORE_DIR) as store:
-                write_site(store, assembled.iris, tmp, version)
-        search_written.result()  # re-raises a failed index here
+    quad_count = write_store(tmp / STORE_DIR, [path for _, path in sorted(assembled.graph_files.items())],
+                             sum(assembled.sizes.values()),
+                             out_dir / STORE_DIR if before else None, replace)
+    version = _version(assembled)
+    if site:
+        if progress:
+            progress("writing the site", 0, 1)
+        with _open_store(tmp / STORE_DIR) as store:
+            write_site(store, assembled.iris, tmp, version)
+    _publish_index(assembled, tmp, out_dir if before else None, gone)
     files["search"] = tmp / SEARCH_FILE
     return files, quad_count, version
 
