@@ -21,9 +21,10 @@ def intern_iri(iri: str) -> URIRef:
     same object is recognised at once. The mapping, the shapes and so pyshacl's look-ups
     share these objects, which saves a fifth of validating a batch. Only vocabulary IRIs
     belong here: the table lives as long as the process."""
-    term = _INTERNED.get(iri)
+    text = str(iri)  # keyed by plain text: rdflib holds a URIRef unequal to its own text
+    term = _INTERNED.get(text)
     if term is None:
-        term = _INTERNED[iri] = URIRef(iri)
+        term = _INTERNED[text] = URIRef(text)
     return term
 
 

@@ -169,6 +169,7 @@ class OneGraph(Graph):
         store = OneGraphStore()
         super().__init__(store=store, identifier=identifier)
         store.add_graph(self)
+        self._spo, self._pos = store._spo, store._pos  # read on every look-up: skip two attributes
 
     def add_triples(self, triples: Iterable[tuple[Node, Node, Node]]) -> None:
         """Add statements made of rdflib terms (as the mapping makes them), without the
@@ -178,23 +179,23 @@ class OneGraph(Graph):
     def objects(self, subject: Any = None, predicate: Any = None, unique: bool = False) -> Iterator[Node]:
         if subject is None or type(predicate) is not URIRef:
             return super().objects(subject, predicate, unique)
-        return iter(tuple(self.store._spo.get(subject, _NONE).get(predicate, _NONE)))
+        return iter(tuple(self._spo.get(subject, _NONE).get(predicate, _NONE)))
 
     def subjects(self, predicate: Any = None, object: Any = None, unique: bool = False) -> Iterator[Node]:
         if object is None or type(predicate) is not URIRef:
             return super().subjects(predicate, object, unique)
-        return iter(tuple(self.store._pos.get(predicate, _NONE).get(object, _NONE)))
+        return iter(tuple(self._pos.get(predicate, _NONE).get(object, _NONE)))
 
     def predicate_objects(self, subject: Any = None, unique: bool = False) -> Iterator[tuple[Node, Node]]:
         if subject is None:
             return super().predicate_objects(subject, unique)
-        return iter([(p, o) for p, objects in self.store._spo.get(subject, _NONE).items() for o in objects])
+        return iter([(p, o) for p, objects in self._spo.get(subject, _NONE).items() for o in objects])
 
     def __contains__(self, triple: Any) -> bool:
         s, p, o = triple
         if s is None or o is None or type(p) is not URIRef:
             return super().__contains__(triple)
-        return o in self.store._spo.get(s, _NONE).get(p, _NONE)
+        return o in self._spo.get(s, _NONE).get(p, _NONE)
 
 
 _NONE: dict = {}  # an empty index level, never written to
