@@ -7,10 +7,10 @@ from rdflib import Graph, Literal, URIRef
 from rdflib.compare import isomorphic
 from rdflib.namespace import RDF, XSD
 
-from claimgraph.namespaces import OA, SCHEMA
+from claimgraph.namespaces import OA, SCHEMA, SH, intern_iri
 from claimgraph.onegraph import one_graph
 from claimgraph.rdfterms import graph_quads
-from claimgraph.validation import validate_graph
+from claimgraph.validation import load_shapes, validate_graph
 
 
 def _broken_seed(seed_build, content: tuple[Graph, dict]) -> tuple[Graph, dict]:
@@ -75,3 +75,13 @@ def test_one_graph_store_answers_every_pattern_as_rdflib_does():
     reference.remove((a, None, None))
     assert sorted(g) == sorted(reference) and len(g) == len(reference) == 3
     assert set(g.subjects(SCHEMA.about, a)) == {b, c}
+
+
+def test_shapes_and_mapping_share_vocabulary_terms():
+    """pyshacl compares the shapes' terms with the data's on every look-up; interned, the
+    comparison is an identity check. The same IRI from a namespace and from the shapes must be
+    one object."""
+    paths = {str(p): p for p in load_shapes().objects(None, SH.path)}
+    assert paths[str(SCHEMA.headline)] is SCHEMA.headline
+    assert paths[str(OA.exact)] is OA.exact
+    assert intern_iri(URIRef(str(RDF.type))) is intern_iri(str(RDF.type))
