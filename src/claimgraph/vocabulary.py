@@ -109,33 +109,45 @@ class SchemaVocabulary:
         """:meth:`check_graph` over pyoxigraph terms (a batch's quads, already converted):
         their hashing and text are native, which makes this several times faster."""
         extra = extra_superclasses or {}
-        rows = [(t[0], t[1], t[2]) for t in triples]
+        rows = [(t[0], t[1], t[2]) for t in triples]  # a Quad or a tuple
         types: dict[OxTerm, frozenset[str]] = {}
         for s, p, o in rows:
             if p == _OX_TYPE:
                 types[s] = types.get(s, frozenset()) | {o.value}
         # A verdict depends only on the terms and the types involved, which repeat across a
         # corpus: judge each combination once. Nearly every term is fine, and skipped at once.
-        judged: dict[tuple[OxTerm, bool], list[tuple[str, str, str]]] = {}
+        # (Keyed by the terms themselves, never by their text: reading a pyoxigraph term's
+        # text makes a new string each time.)
+        subject_verdicts: dict[OxTerm, list[tuple[str, str, str]]] = {}
+        term_verdicts: dict[OxTerm, list[tuple[str, str, str]]] = {}
+        is_property: dict[ox.NamedNode, bool] = {}
         pair_verdicts: dict[tuple[ox.NamedNode, object, object], list[tuple[str, str, bool]]] = {}
         found: list[tuple[OxTerm, ox.NamedNode, OxTerm | None, str, str, str]] = []
+        named = ox.NamedNode
         for s, p, o in rows:
-            for term, used_as_term in ((s, False), (p, True), (o, True)):
-                if isinstance(term, ox.NamedNode):
-                    verdict = judged.get((term, used_as_term))
-                    if verdict is None:
-                        verdict = judged[(term, used_as_term)] = self._judge_term(term.value, used_as_term)
-                    for severity, rule, message in verdict:
-                        found.append((s, p, term, severity, rule, message))
-            prop = p.value
-            if prop not in self.properties:
+            if type(s) is named:
+                verdict = subject_verdicts.get(s)
+                if verdict is None:
+                    verdict = subject_verdicts[s] = self._judge_term(s.value, False)
+                for severity, rule, message in verdict:
+                    found.append((s, p, s, severity, rule, message))
+            for term in (p, o) if type(o) is named else (p,):
+                verdict = term_verdicts.get(term)
+                if verdict is None:
+                    verdict = term_verdicts[term] = self._judge_term(term.value, True)
+                for severity, rule, message in verdict:
+                    found.append((s, p, term, severity, rule, message))
+            known = is_property.get(p)
+            if known is None:
+                known = is_property[p] = p.value in self.properties
+            if not known:
                 continue
             value_kind: object = o.datatype if isinstance(o, ox.Literal) else types.get(o)
             key = (p, types.get(s), value_kind)
             misfits = pair_verdicts.get(key)
             if misfits is None:
                 misfits = pair_verdicts[key] = self._check_domain_range(
-                    prop, types.get(s, frozenset()), o, types.get(o, frozenset()), extra)
+                    p.value, types.get(s, frozenset()), o, types.get(o, frozenset()), extra)
             found.extend((s, p, o if on_value else None, "Warning", rule, message)
                          for rule, message, on_value in misfits)
         issues = [TermIssue(severity, to_rdflib(s), URIRef(p.value), None if v is None else to_rdflib(v),
