@@ -89,10 +89,9 @@ class ValidationReport:
 
 
 @cache
-@cache
 def load_shapes() -> Graph:
-    """The node shapes pyshacl runs (shapes/claimgraph.ttl), parsed once per process, with
-    their IRIs the interned objects the mapping uses (see :func:`intern_iri`)."""
+    """The node shapes pyshacl runs (shapes/claimgraph.ttl), with their IRIs the interned
+    objects the mapping uses (see :func:`intern_iri`)."""
     parsed = Graph().parse(project_file(SHAPES), format="turtle")
     shapes = Graph()
     shapes.namespace_manager = parsed.namespace_manager
