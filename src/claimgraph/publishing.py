@@ -71,7 +71,7 @@ def _bulk_load(store: ox.Store, graph_files: Sequence[Path], chunk_bytes: int = 
     pyoxigraph's bulk loader holds its whole input's index entries in memory (1.8 GB for 3.3 M
     quads in one go, about 0.2 GB per 32 MB chunk) and keeps only one core busy, with a
     second parsing for it; separate loads into one store are independent (as ``oxigraph load``
-    runs its files), so two at a time loaded 10,000 articles in 30 s instead of 47 s. At most
+    runs its files), so two at a time loaded 10,000 articles in 35 s instead of 47 s. At most
     ``threads`` chunks are held at once. A chunk never splits a graph, and the graphs that may
     hold blank nodes go together in one load, since each load gives a blank node label a new
     identity."""
