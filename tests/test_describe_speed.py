@@ -1,8 +1,9 @@
 """The fast paths of describing and serializing a resource give exactly what the plain ones do.
 
-``describe`` batches its look-ups into SPARQL queries on a pyoxigraph store and falls back to
-one ``quads_for_pattern`` per resource on anything else (a remote store); JSON-LD is compacted
-in one pass and written by a small encoder instead of pyld-style expansion and json.dumps.
+``describe`` asks a pyoxigraph store for an article's backlinks in one query and anything else
+(a remote store) pattern by pattern; the server's ``Describer`` keeps what it looked up of linked
+resources; an article's graph is read from the build's file of it; JSON-LD is compacted in one
+pass and written by a small encoder instead of pyld-style expansion and json.dumps.
 Each pair must agree quad for quad and byte for byte.
 """
 
@@ -18,7 +19,7 @@ import pytest
 from claimgraph.documents.describe import ONTOLOGY_IRI, describe
 from claimgraph.documents.formats import FORMATS
 from claimgraph.documents.jsonld_doc import compact_node, resource_jsonld
-from claimgraph.documents.rdf import rewrite_quads, serialize
+from claimgraph.documents.rdf import Rebase, rewrite_quads, serialize
 from claimgraph.jsonld import JSONLD_CONTEXT, expanded_jsonld, jsonld_bytes
 from claimgraph.namespaces import Iris
 from claimgraph.rdfterms import sort_quads
@@ -63,6 +64,34 @@ def test_batched_describe_gives_the_quads_of_one_lookup_per_resource(two_article
     assert {iris.base + f"article/{slug}" for slug in (SEED_SLUG, EXTRA_SLUG)} <= found
 
 
+class CountingStore:
+    """A pyoxigraph store that counts its pattern look-ups."""
+
+    def __init__(self, store: ox.Store) -> None:
+        self.store = store
+        self.lookups = 0
+
+    def quads_for_pattern(self, *pattern: Any) -> Iterator[ox.Quad]:
+        self.lookups += 1
+        return iter(self.store.quads_for_pattern(*pattern))
+
+
+def test_a_describer_keeping_summaries_describes_as_a_fresh_one_with_fewer_lookups(two_article_build,
+                                                                                   two_article_store, described):
+    from claimgraph.documents.describe import Describer
+
+    iris = Iris(two_article_build.assembled.iris.base)
+    fresh, kept = CountingStore(two_article_store), CountingStore(two_article_store)
+    keeping = Describer(kept, iris, keep=10_000)  # type: ignore[arg-type]
+    for _ in range(2):  # the second time round, from what was kept
+        for iri, quads in described:
+            assert keeping(iri).quads == quads, iri
+            assert describe(fresh, iri, iris).quads == quads, iri  # type: ignore[arg-type]
+    assert kept.lookups < fresh.lookups * 0.6, (kept.lookups, fresh.lookups)
+    tiny = Describer(two_article_store, iris, keep=2)  # dropping what does not fit changes nothing
+    assert [tiny(iri).quads for iri, _ in described] == [quads for _, quads in described]
+
+
 def test_articles_are_described_with_their_neighbours_labels(two_article_build, described):
     base = two_article_build.assembled.iris.base
     quads = dict(described)[base + f"article/{SEED_SLUG}"]
@@ -72,14 +101,13 @@ def test_articles_are_described_with_their_neighbours_labels(two_article_build, 
 
 
 def reference_serialize(quads: list[ox.Quad], fmt, public_base: str, rewrite) -> bytes:
-    """serialize as it was written before the fast paths: Quads rewritten one by one, sorted,
-    expanded then compacted, json.dumps."""
+    """serialize as it was written before the fast paths: Quads rewritten one by one (in their
+    order), expanded then compacted, json.dumps, every term handed to pyoxigraph as written."""
     def term(t):
         return ox.NamedNode(rewrite(t.value)) if rewrite and isinstance(t, ox.NamedNode) else t
 
     if rewrite:
-        quads = sort_quads(ox.Quad(term(q.subject), term(q.predicate), term(q.object), term(q.graph_name))
-                           for q in quads)
+        quads = [ox.Quad(term(q.subject), term(q.predicate), term(q.object), term(q.graph_name)) for q in quads]
     if fmt.extension == "jsonld":
         document = {"@context": JSONLD_CONTEXT, "@graph": [compact_node(n) for n in expanded_jsonld(quads)]}
         return (json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
@@ -91,12 +119,17 @@ def reference_serialize(quads: list[ox.Quad], fmt, public_base: str, rewrite) ->
                         prefixes=dataset_prefixes(public_base) if with_prefixes else None)
 
 
-def test_every_format_is_byte_identical_to_the_plain_serializer(two_article_build, described):
+def parsed(body: bytes, fmt) -> set:
+    return {str(t) for t in ox.parse(body, format=fmt.rdf_format)}
+
+
+def test_every_format_says_what_the_plain_serializer_does(two_article_build, described):
+    """Byte for byte as served at the base IRI; as served elsewhere, the same statements (the
+    text formats are rebased in the written text, so their prefixed names may differ), and
+    JSON-LD and RDF/XML byte for byte."""
     base = two_article_build.assembled.iris.base
-
-    def rewrite(iri: str) -> str:
-        return PUBLIC + iri[len(base):] if iri.startswith(base) else iri
-
+    rebase = Rebase(base, PUBLIC)
+    rebased_text = 0
     for iri, quads in described:
         if not quads:
             continue
@@ -104,8 +137,32 @@ def test_every_format_is_byte_identical_to_the_plain_serializer(two_article_buil
             if fmt.rdf_format is None:
                 continue
             assert serialize(quads, fmt, base) == reference_serialize(quads, fmt, base, None), (iri, fmt)
-            assert (serialize(quads, fmt, PUBLIC, rewrite)
-                    == reference_serialize(quads, fmt, PUBLIC, rewrite)), (iri, fmt)
+            served = serialize(quads, fmt, PUBLIC, rebase)
+            expected = reference_serialize(quads, fmt, PUBLIC, rebase)
+            if fmt.extension in ("jsonld", "rdf"):
+                assert served == expected, (iri, fmt)
+            else:
+                assert parsed(served, fmt) == parsed(expected, fmt), (iri, fmt)
+                assert b"<" + base.encode() not in served, (iri, fmt)  # every IRI rebased
+                rebased_text += 1
+    assert rebased_text > 100
+
+
+def test_a_literal_holding_the_base_iri_in_brackets_is_left_as_it_is():
+    base = "https://d.example/"
+    s, p = ox.NamedNode(base + "entity/s"), ox.NamedNode("http://schema.org/name")
+    g = ox.NamedNode(base + "graph/entities")
+    quads = [ox.Quad(s, p, ox.Literal(f"see <{base}entity/s> and <{base}x>"), g),
+             ox.Quad(s, p, ox.Literal("plain"), g)]
+    rebase = Rebase(base, PUBLIC)
+    for fmt in FORMATS:
+        if fmt.rdf_format is None or fmt.extension == "jsonld":
+            continue
+        assert parsed(serialize(quads, fmt, PUBLIC, rebase), fmt) == parsed(
+            reference_serialize(quads, fmt, PUBLIC, rebase), fmt), fmt
+        statements = list(ox.parse(serialize(quads, fmt, PUBLIC, rebase), format=fmt.rdf_format))
+        assert {t.object.value for t in statements} == {f"see <{base}entity/s> and <{base}x>", "plain"}, fmt
+        assert {t.subject.value for t in statements} == {PUBLIC + "entity/s"}, fmt
 
 
 def test_rewrite_quads_rewrites_every_iri_position():
@@ -179,8 +236,8 @@ def test_skipping_an_articles_own_resources_leaves_its_description_as_it_was(two
     for slug in (SEED_SLUG, EXTRA_SLUG):
         iri = iris.base + f"article/{slug}"
         graph = ox.NamedNode(iris.base + f"graph/article/{slug}")
-        own = module._graph(two_article_store, graph.value) + module._backlinks(two_article_store, iri, graph, True)
-        every_lookup = module._labels(two_article_store, own, iri, graph, True)  # no local prefixes
+        own = module._graph(two_article_store, graph.value) + module._backlinks(two_article_store, iri, graph)
+        every_lookup = module.Describer(two_article_store, iris)._labels(own, iri, graph)  # no local prefixes
         assert dict(described)[iri] == sort_quads(set(own + every_lookup)), slug
 
 

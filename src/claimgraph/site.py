@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape as xml_escape
 import pyoxigraph as ox
 
 from claimgraph.documents.catalog import Catalog, load_catalog
-from claimgraph.documents.describe import Description, GraphFiles, describe
+from claimgraph.documents.describe import Describer, Description, GraphFiles, describe
 from claimgraph.documents.formats import FORMATS
 from claimgraph.documents.pages import article_page, entity_page, resource_page
 from claimgraph.documents.rdf import serialize
@@ -34,6 +34,7 @@ from claimgraph.publishing import GRAPHS_DIR
 from claimgraph.queries import list_queries
 
 SITE_DIR = "site"
+SUMMARIES_KEPT = 100_000  # linked resources whose names and types are kept while writing pages
 
 
 def resource_iris(store: ox.Store, iris: Iris) -> list[str]:
@@ -95,8 +96,10 @@ def write_site(store: ox.Store, iris: Iris, out_dir: Path, version: str) -> Cata
     pages = [iris.base, iris.base + "article/", iris.base + "entity/", iris.base + "queries/"]
     graphs = GraphFiles(out_dir / GRAPHS_DIR) if (out_dir / GRAPHS_DIR).is_dir() else None
     try:
+        # the store is not written while the site is: what describing looks up is kept
+        describer = Describer(store, iris, graphs, keep=SUMMARIES_KEPT)
         for iri in resource_iris(store, iris):
-            description = describe(store, iri, iris, graphs)
+            description = describer(iri)
             if not description.found:
                 continue
             path = iri[len(iris.base):]

@@ -12,6 +12,7 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
+from functools import cache, lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -55,11 +56,14 @@ class GraphFiles:
         with open(fd, "rb") as handle:
             data = handle.read()
         try:
-            quads = list(ox.parse(data, format=ox.RdfFormat.N_QUADS))
+            # lenient: the file is the build's own pyoxigraph output, and checking its IRIs
+            # again cost more than half the parse
+            quads = list(ox.parse(data, format=ox.RdfFormat.N_QUADS, lenient=True))
         except SyntaxError:
             return None
         graph = ox.NamedNode(graph_iri)
-        return quads if quads and all(q.graph_name == graph for q in quads) else None
+        # one graph's sorted file: a file of another graph (or of several) shows it at an end
+        return quads if quads and quads[0].graph_name == graph == quads[-1].graph_name else None
 
     def close(self) -> None:
         os.close(self._fd)
@@ -94,16 +98,21 @@ def _with_hash_parts(store: ox.Store, iri: str) -> list[ox.Quad]:
     return quads
 
 
-def _backlinks(store: ox.Store, iri: str, skip_graph: ox.NamedNode | None = None,
-               batched: bool = False) -> list[ox.Quad]:
+_BACKLINKS_QUERY = Path(__file__).with_name("backlinks.rq")
+
+
+@cache
+def _backlinks_query() -> str:
+    return _BACKLINKS_QUERY.read_text(encoding="utf-8")
+
+
+def _backlinks(store: ox.Store, iri: str, skip_graph: ox.NamedNode | None = None) -> list[ox.Quad]:
     """The quads pointing at ``iri`` from elsewhere than its hash parts and ``skip_graph``."""
     target = ox.NamedNode(iri)
-    if batched and skip_graph is not None:
-        # An article's own graph points at it from every claim, quotation and anchor: leaving
-        # those out in the query spares decoding them only to drop them here.
-        found = [ox.Quad(s, p, target, g) for s, p, g in store.query(  # type: ignore[misc]
-            f"SELECT ?s ?p ?g WHERE {{ GRAPH ?g {{ ?s ?p {target} }} FILTER(?g != {skip_graph}) }}")]
-    else:
+    if skip_graph is not None and isinstance(store, ox.Store):
+        found = [ox.Quad(s, p, target, g) for s, p, g, _, _ in store.query(  # type: ignore[misc]
+            _backlinks_query(), substitutions={_TARGET: target, _SKIP: skip_graph})]
+    else:  # a remote store: one pattern, filtered here
         found = [q for q in store.quads_for_pattern(None, None, target, None) if q.graph_name != skip_graph]
     return [q for q in found if not q.subject.value.startswith(iri + "#")]
 
@@ -118,6 +127,9 @@ _NAMES = tuple(ox.NamedNode(p) for p in (
 _SUMMARY = (*_NAMES, *(ox.NamedNode(p) for p in (
     "http://www.w3.org/1999/02/22-rdf-syntax-ns#type", "http://schema.org/sameAs",
     "http://schema.org/text", "http://schema.org/appearance", "http://schema.org/isPartOf")))
+_NAMES_SET = frozenset(_NAMES)
+_SUMMARY_SET = frozenset(_SUMMARY)
+_TARGET, _SKIP = ox.Variable("target"), ox.Variable("skip")
 
 
 # What the build mints for one article (``<base><kind>/<slug>/<key>``): only that article's
@@ -132,58 +144,14 @@ def article_local_prefixes(base: str, slug: str) -> tuple[str, ...]:
 def _others(quads: list[ox.Quad], iri: str, seen: set[str], local: tuple[str, ...] = ()) -> list[str]:
     """The resources ``quads`` link (as subject or object), except ``iri``'s own, those
     starting with one of the ``local`` prefixes and those in ``seen`` (which gets the new ones)."""
-    others: set[str] = set()
-    for q in quads:
-        for term in (q.subject, q.object):
-            if isinstance(term, ox.NamedNode):
-                others.add(term.value)
+    # distinct terms first (they hash in Rust), then the IRIs among them: a term's text is
+    # made once, not at each of its positions
+    terms = {q.subject for q in quads}
+    terms.update(q.object for q in quads)
+    others = {t.value for t in terms if isinstance(t, ox.NamedNode)}
     others = {o for o in others if not o.startswith((iri, *local))} - seen
     seen |= others
     return sorted(others)
-
-
-def _has_default_graph(store: ox.Store) -> bool:
-    return next(iter(store.quads_for_pattern(None, None, None, ox.DefaultGraph())), None) is not None
-
-
-def _neighbours(store: ox.Store, others: list[str], predicates: tuple[ox.NamedNode, ...],
-                skip_graph: ox.NamedNode | None, batched: bool) -> list[ox.Quad]:
-    """The ``predicates`` quads of the resources ``others``, except those in ``skip_graph``."""
-    if not others:
-        return []
-    if batched:
-        # One query for all of them: a store look-up per resource from Python costs ~50 µs
-        # (a new RocksDB iterator, a Python call, every quad decoded before the predicate
-        # filter); inside the query engine the filters run on encoded terms, and only the
-        # matching quads are decoded. Every IRI here is a NamedNode's value, which cannot
-        # contain '>' or spaces, so it is safe between angle brackets.
-        query = ("SELECT ?s ?p ?o ?g WHERE { VALUES ?s { " + " ".join(f"<{o}>" for o in others)
-                 + " } GRAPH ?g { ?s ?p ?o } FILTER(?p IN (" + ", ".join(str(p) for p in predicates) + "))"
-                 + (f" FILTER(?g != {skip_graph})" if skip_graph is not None else "") + " }")
-        return [ox.Quad(s, p, o, g) for s, p, o, g in store.query(query)]  # type: ignore[misc]
-    wanted = set(predicates)
-    found = []
-    for other in others:  # one look-up per resource, filtered here: fewer store calls
-        found.extend(q for q in store.quads_for_pattern(ox.NamedNode(other), None, None, None)
-                     if q.predicate in wanted and q.graph_name != skip_graph)
-    return found
-
-
-def _labels(store: ox.Store, quads: list[ox.Quad], iri: str, own_graph: ox.NamedNode | None,
-            batched: bool, local: tuple[str, ...] = ()) -> list[ox.Quad]:
-    """What a reader needs to follow the description's links without another request: the
-    names, types, Wikidata links and texts of the resources it points at (and from), and the
-    names of the articles those appear in.
-
-    ``own_graph`` is a graph whose every quad is in ``quads`` already (an article's): its
-    quads are left out here, being neither new nor linking anything ``quads`` does not; so are
-    the resources under the ``local`` prefixes, which only that graph describes (an article's
-    claims, quotations, events and stances: two thirds of the look-ups its description made)."""
-    seen: set[str] = set()
-    first = _neighbours(store, _others(quads, iri, seen, local), _SUMMARY, own_graph, batched)
-    # The second round skips what the first looked up: _SUMMARY includes _NAMES, so their
-    # names are in ``first`` already (half the store look-ups of an article's description).
-    return first + _neighbours(store, _others(first, iri, seen, local), _NAMES, own_graph, batched)
 
 
 def _sort_key(q: ox.Quad) -> tuple[str, str]:
@@ -192,32 +160,93 @@ def _sort_key(q: ox.Quad) -> tuple[str, str]:
     return (str(q.graph_name), str(q))
 
 
+class Describer:
+    """Describes the resources of one store.
+
+    ``keep`` > 0 is for a store that cannot change while this object lives (the server's
+    read-only store, the static site's): the summaries of the resources descriptions link to
+    (names, types, Wikidata links) are then kept for up to ``keep`` resources. Articles link
+    to the same few thousand entities, classes and outlets, and looking each up again cost
+    about a quarter of describing an article."""
+
+    def __init__(self, store: ox.Store, iris: Iris, graphs: GraphReader | None = None, keep: int = 0) -> None:
+        self.store = store
+        self.iris = iris
+        self.graphs = graphs
+        self._summary = lru_cache(maxsize=keep)(self._look_up_summary) if keep > 0 else self._look_up_summary
+
+    def _look_up_summary(self, iri: str) -> tuple[ox.Quad, ...]:
+        # one look-up per resource, every predicate, filtered here: fewer store calls than
+        # one per predicate, and one entry serves both rounds of _labels
+        return tuple(q for q in self.store.quads_for_pattern(ox.NamedNode(iri), None, None, None)
+                     if q.predicate in _SUMMARY_SET)
+
+    def _neighbours(self, others: list[str], predicates: frozenset[ox.NamedNode],
+                    skip_graph: ox.NamedNode | None) -> list[ox.Quad]:
+        """The ``predicates`` quads of the resources ``others``, except those in ``skip_graph``."""
+        return [q for other in others for q in self._summary(other)
+                if q.predicate in predicates and q.graph_name != skip_graph]
+
+    def _labels(self, quads: list[ox.Quad], iri: str, own_graph: ox.NamedNode | None,
+                local: tuple[str, ...] = ()) -> list[ox.Quad]:
+        """What a reader needs to follow the description's links without another request: the
+        names, types, Wikidata links and texts of the resources it points at (and from), and
+        the names of the articles those appear in.
+
+        ``own_graph`` is a graph whose every quad is in ``quads`` already (an article's): its
+        quads are left out here, being neither new nor linking anything ``quads`` does not; so
+        are the resources under the ``local`` prefixes, which only that graph describes (an
+        article's claims, quotations, events and stances: two thirds of the look-ups its
+        description made)."""
+        seen: set[str] = set()
+        first = self._neighbours(_others(quads, iri, seen, local), _SUMMARY_SET, own_graph)
+        # The second round skips what the first looked up: _SUMMARY includes _NAMES, so their
+        # names are in ``first`` already.
+        return first + self._neighbours(_others(first, iri, seen, local), _NAMES_SET, own_graph)
+
+    def __call__(self, iri: str) -> Description:
+        """The quads that describe ``iri`` (empty when the dataset knows nothing of it), in the
+        order of ``claimgraph.rdfterms.sort_quads``."""
+        store, iris = self.store, self.iris
+        kind = _kind(iri, iris)
+        if kind == "article":
+            slug = iri[len(iris.base + "article/"):]
+            graph = ox.NamedNode(iris.base + "graph/article/" + slug)  # iris.article_graph, without rdflib
+            own: list[ox.Quad] = []
+            own_graph, local = None, ()
+            if "/" not in slug:
+                # The graph's quads come sorted from its file, and are sorted here only when
+                # read from the store. Being one graph's, they sort as one block between the
+                # other graphs' quads.
+                own = (self.graphs(graph.value, slug) if self.graphs else None) \
+                    or sorted(_graph(store, graph.value), key=_sort_key)
+                own_graph, local = graph, article_local_prefixes(iris.base, slug)
+            extra = _backlinks(store, iri, graph)
+            extra += self._labels(own + extra, iri, own_graph, local)
+            if not own and not extra:
+                return Description(iri, [], kind)
+            extra = _sorted(extra)
+            cut = str(graph)
+            before = [q for q in extra if str(q.graph_name) < cut]
+            return Description(iri, before + own + extra[len(before):], kind)
+        if kind == "graph":  # its content, and what the metadata says of it (size, provenance)
+            quads = _graph(store, iri) + _with_hash_parts(store, iri) + _backlinks(store, iri)
+        elif kind == "dataset":
+            quads = _graph(store, str(iris.metadata_graph))
+        elif kind == "ontology":
+            quads = _graph(store, str(iris.ontology_graph))
+        else:
+            quads = _with_hash_parts(store, iri) + _backlinks(store, iri)
+        if quads and kind not in ("graph", "dataset", "ontology"):
+            quads += self._labels(quads, iri, None)
+        return Description(iri, _sorted(quads), kind)
+
+
+def _sorted(quads: list[ox.Quad]) -> list[ox.Quad]:
+    return sorted(set(quads), key=_sort_key)
+
+
 def describe(store: ox.Store, iri: str, iris: Iris, graphs: GraphReader | None = None) -> Description:
-    """The quads that describe ``iri`` (empty when the dataset knows nothing of it).
+    """The quads that describe ``iri``, looked up afresh (see ``Describer``).
     ``graphs`` may give an article graph's quads faster than the store (``GraphFiles``)."""
-    kind = _kind(iri, iris)
-    # Batched queries see only named graphs (GRAPH ?g); a store with a default graph (never
-    # one claimgraph builds) or a remote one is looked up pattern by pattern instead.
-    batched = isinstance(store, ox.Store) and not _has_default_graph(store)
-    own_graph = None
-    local: tuple[str, ...] = ()
-    if kind == "article":
-        slug = iri[len(iris.base + "article/"):]
-        graph = ox.NamedNode(iris.base + "graph/article/" + slug)  # iris.article_graph, without rdflib
-        quads = []
-        if "/" not in slug:
-            quads = (graphs(graph.value, slug) if graphs else None) or _graph(store, graph.value)
-            own_graph = graph
-            local = article_local_prefixes(iris.base, slug)
-        quads += _backlinks(store, iri, graph, batched)
-    elif kind == "graph":  # its content, and what the metadata says of it (size, provenance)
-        quads = _graph(store, iri) + _with_hash_parts(store, iri) + _backlinks(store, iri)
-    elif kind == "dataset":
-        quads = _graph(store, str(iris.metadata_graph))
-    elif kind == "ontology":
-        quads = _graph(store, str(iris.ontology_graph))
-    else:
-        quads = _with_hash_parts(store, iri) + _backlinks(store, iri)
-    if quads and kind not in ("graph", "dataset", "ontology"):
-        quads += _labels(store, quads, iri, own_graph, batched, local)
-    return Description(iri, sorted(set(quads), key=_sort_key), kind)
+    return Describer(store, iris, graphs)(iri)

@@ -10,7 +10,7 @@ document expands to exactly its quads.
 
 from __future__ import annotations
 
-from collections.abc import Iterable, Sequence
+from collections.abc import Callable, Iterable, Sequence
 from functools import cache, lru_cache
 from typing import Any
 
@@ -114,12 +114,16 @@ class _Clash(Exception):
 Row = tuple[Any, ox.NamedNode, Any, Any]  # subject, predicate, object, graph name: a Quad's terms
 
 
-def _one_pass(rows: Iterable[Row]) -> list[dict[str, Any]]:
+def _same(iri: str) -> str:
+    return iri
+
+
+def _one_pass(rows: Iterable[Row], rebase: Callable[[str], str] = _same) -> list[dict[str, Any]]:
     # graph → subject → (compacted node, key → the predicate it holds, values seen)
     graphs: dict[str, dict[str, tuple[dict[str, Any], dict[str, str], set[tuple[str, Any]]]]] = {}
     for subject, predicate, obj, graph_name in rows:
-        graph = graph_name.value if isinstance(graph_name, ox.NamedNode) else "@default"
-        sid = subject.value if isinstance(subject, ox.NamedNode) else f"_:{subject.value}"
+        graph = rebase(graph_name.value) if isinstance(graph_name, ox.NamedNode) else "@default"
+        sid = rebase(subject.value) if isinstance(subject, ox.NamedNode) else f"_:{subject.value}"
         nodes = graphs.get(graph)
         if nodes is None:
             nodes = graphs[graph] = {}
@@ -127,16 +131,16 @@ def _one_pass(rows: Iterable[Row]) -> list[dict[str, Any]]:
         if entry is None:
             entry = nodes[sid] = ({"id": sid}, {"id": "@id"}, set())
         node, owners, held = entry
-        iri = predicate.value
+        iri = rebase(predicate.value)
         value: Any
         if iri == _RDF_TYPE and not isinstance(obj, ox.Literal):
-            tid = obj.value if isinstance(obj, ox.NamedNode) else f"_:{obj.value}"
+            tid = rebase(obj.value) if isinstance(obj, ox.NamedNode) else f"_:{obj.value}"
             key, source, seen = "type", "@type", ("@type", tid)
             value = _compact_iri(tid, vocab=True)
         else:
             key, coerced = _property(iri)
             source, seen = iri, (iri, obj)  # equal terms give equal expanded values, and only they
-            value = _compact_object(obj, coerced)
+            value = {"id": rebase(obj.value)} if isinstance(obj, ox.NamedNode) else _compact_object(obj, coerced)
         if seen in held:
             continue
         held.add(seen)
@@ -159,24 +163,29 @@ def _one_pass(rows: Iterable[Row]) -> list[dict[str, Any]]:
     return [default[s][0] for s in sorted(default)]
 
 
-def compacted_nodes(rows: Sequence[Row]) -> list[dict[str, Any]]:
+def compacted_nodes(rows: Sequence[Row], rebase: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
     """The nodes of quads given as term tuples (named graphs kept), compacted with the
-    dataset's context: the members of a document's "@graph".
+    dataset's context: the members of a document's "@graph". ``rebase`` maps each IRI (but
+    literals' datatypes) to the one written, as rewriting the terms first would.
 
     The same nodes as compacting :func:`expanded_jsonld` with :func:`compact_node`, made in
     one pass: the intermediate expanded form doubled the work (thousands of small dicts made,
     compared and thrown away per article)."""
     try:
-        return _one_pass(rows)
+        return _one_pass(rows, rebase or _same)
     except _Clash:
-        quads = [ox.Quad(*row) for row in rows]
+        quads = [ox.Quad(*(_rebased(t, rebase) for t in row)) for row in rows]
         return [compact_node(n) for n in expanded_jsonld(quads)]
 
 
-def rows_jsonld(rows: Sequence[Row]) -> dict[str, Any]:
+def _rebased(term: Any, rebase: Callable[[str], str] | None) -> Any:
+    return ox.NamedNode(rebase(term.value)) if rebase and isinstance(term, ox.NamedNode) else term
+
+
+def rows_jsonld(rows: Sequence[Row], rebase: Callable[[str], str] | None = None) -> dict[str, Any]:
     """A JSON-LD document of quads given as term tuples (named graphs kept) with the dataset's
-    context."""
-    return {"@context": JSONLD_CONTEXT, "@graph": compacted_nodes(rows)}
+    context, its IRIs mapped by ``rebase``."""
+    return {"@context": JSONLD_CONTEXT, "@graph": compacted_nodes(rows, rebase)}
 
 
 def resource_jsonld(quads: Sequence[ox.Quad]) -> dict[str, Any]:

@@ -5,7 +5,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Callable, Iterable
-from operator import itemgetter
+from dataclasses import dataclass
 
 import pyoxigraph as ox
 
@@ -19,42 +19,42 @@ Rewrite = Callable[[str], str]
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 Row = tuple[Term, Term, Term, ox.NamedNode | ox.BlankNode | ox.DefaultGraph]  # subject, predicate, object, graph
-SortKey = tuple[str, str, str, str]
 
 
-def _rewritten(quads: Iterable[ox.Quad], rewrite: Rewrite) -> list[tuple[SortKey, Row]]:
-    """Each quad's terms with its IRIs rewritten, and its sort key (that of ``sort_quads``).
+def _rewritten(quads: Iterable[ox.Quad], rewrite: Rewrite) -> list[Row]:
+    """Each quad's terms, with its IRIs rewritten, in the same order.
 
-    A description repeats a few hundred IRIs over a few thousand positions, so each is
-    rewritten (and its key made) once; terms go on as they are, without a new Quad each
-    (the formats make the Triples or Quads they need)."""
-    named: dict[str, tuple[ox.NamedNode | None, str]] = {}  # IRI → (new node, None if unchanged; key)
+    A description repeats a few hundred terms over a few thousand positions: each distinct
+    term is looked at once and then found by itself (pyoxigraph terms hash in Rust), and terms
+    go on as they are, without a new Quad each (the formats make the Triples or Quads they need)."""
+    public: dict[object, Term] = {}
 
-    def term(node: Term) -> tuple[Term, str]:
-        if not isinstance(node, ox.NamedNode):
-            return node, str(node)
-        value = node.value
-        done = named.get(value)
-        if done is None:
-            public = rewrite(value)
-            done = named[value] = (None if public == value else ox.NamedNode(public), f"<{public}>")
-        return (node if done[0] is None else done[0]), done[1]
+    def known(node: Term) -> Term:
+        new = public.get(node)
+        if new is None:
+            if isinstance(node, ox.NamedNode):
+                value = node.value
+                rebased = rewrite(value)
+                new = node if rebased == value else ox.NamedNode(rebased)
+            else:
+                new = node
+            public[node] = new
+        return new
 
+    get = public.get
     out = []
     for quad in quads:
-        graph = quad.graph_name
-        subject, subject_key = term(quad.subject)
-        predicate, predicate_key = term(quad.predicate)
-        obj, object_key = term(quad.object)
-        new_graph, graph_key = term(graph) if isinstance(graph, ox.NamedNode) else (graph, str(graph))
-        out.append(((graph_key, subject_key, predicate_key, object_key), (subject, predicate, obj, new_graph)))
-    return out
+        s, p, o, g = quad.subject, quad.predicate, quad.object, quad.graph_name
+        # most terms were seen before: a dict look-up, and a call only for the new ones (every
+        # pyoxigraph term is truthy, so "or" only ever calls for a missing one)
+        out.append((get(s) or known(s), get(p) or known(p), get(o) or known(o), get(g) or known(g)))
+    return out  # type: ignore[return-value]
 
 
 def rewrite_quads(quads: Iterable[ox.Quad], rewrite: Rewrite | None) -> list[ox.Quad]:
     if rewrite is None:
         return list(quads)
-    return [ox.Quad(*row) for _, row in _rewritten(quads, rewrite)]  # type: ignore[arg-type]
+    return [ox.Quad(*row) for row in _rewritten(quads, rewrite)]  # type: ignore[arg-type]
 
 
 def dataset_prefixes(public_base: str) -> dict[str, str]:
@@ -65,34 +65,57 @@ def dataset_prefixes(public_base: str) -> dict[str, str]:
     return prefixes
 
 
-def serialize(quads: Iterable[ox.Quad], fmt: Format, public_base: str,
-              rewrite: Rewrite | None = None) -> bytes:
-    """``quads`` in ``fmt`` (an RDF format); triple formats merge the graphs."""
-    rows: list[Row]
-    if rewrite:  # rewritten IRIs can change the order: sort again, as sort_quads would
-        keyed = _rewritten(quads, rewrite)
-        keyed.sort(key=itemgetter(0))
-        rows = [row for _, row in keyed]
-    else:  # descriptions come sorted
-        rows = [(q.subject, q.predicate, q.object, q.graph_name) for q in quads]
-    if fmt.extension == "jsonld":
-        return jsonld_bytes(rows_jsonld(rows))
+@dataclass(frozen=True)
+class Rebase:
+    """The dataset's IRIs under ``source`` (its base IRI), served under ``target`` (the URL
+    the server is reached at)."""
+
+    source: str
+    target: str
+
+    def __call__(self, iri: str) -> str:
+        return self.target + iri[len(self.source):] if iri.startswith(self.source) else iri
+
+
+# Formats where an IRI is always written "<IRI>" (or as a prefixed name whose prefix is
+# declared that way) and nothing else can hold "<" but a literal: rebased in the written text.
+_TEXT_REBASED = (ox.RdfFormat.N_TRIPLES, ox.RdfFormat.N_QUADS, ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG)
+
+
+def serialize(quads: list[ox.Quad], fmt: Format, public_base: str, rebase: Rebase | None = None) -> bytes:
+    """``quads`` in ``fmt`` (an RDF format), in their order; triple formats merge the graphs.
+    ``rebase`` maps the dataset's IRIs to the URLs they are served at; the order stays that of
+    the dataset's IRIs, so a document's layout is the same on every host."""
+    if fmt.rdf_format in _TEXT_REBASED and (rebase is None or _rebased_in_text(quads, rebase)):
+        # The terms go to pyoxigraph as they are, and the IRIs are rebased in the text it
+        # writes: rewriting a few hundred terms one by one in Python cost more than the rest.
+        prefixes = dataset_prefixes(rebase.source if rebase else public_base)
+        items: list[ox.Quad] | list[ox.Triple] = quads if fmt.quads else list(dict.fromkeys(q.triple for q in quads))
+        written = ox.serialize(items, format=fmt.rdf_format,
+                               prefixes=prefixes if fmt.rdf_format in _WITH_PREFIXES else None)
+        return written.replace(b"<" + rebase.source.encode(), b"<" + rebase.target.encode()) if rebase else written
+    if fmt.extension == "jsonld":  # rebased as it is written
+        return jsonld_bytes(rows_jsonld([(q.subject, q.predicate, q.object, q.graph_name) for q in quads], rebase))
+    rows: list[Row] = _rewritten(quads, rebase) if rebase else [
+        (q.subject, q.predicate, q.object, q.graph_name) for q in quads]
     assert fmt.rdf_format is not None, f"{fmt.media_type} is not an RDF format"
-    items: list[ox.Quad] | list[ox.Triple]
     if fmt.quads:
         items = [ox.Quad(*row) for row in rows]  # type: ignore[arg-type]
     else:
         # the first of each triple, in order (a tuple of terms hashes as the Triple would)
-        seen: set[tuple[Term, Term, Term]] = set()
-        items = []
-        for subject, predicate, obj, _ in rows:
-            spo = (subject, predicate, obj)
-            if spo not in seen:
-                seen.add(spo)
-                items.append(ox.Triple(*spo))  # type: ignore[arg-type]
-    with_prefixes = fmt.rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML)
+        items = [ox.Triple(*spo) for spo in dict.fromkeys(row[:3] for row in rows)]  # type: ignore[arg-type]
     return ox.serialize(items, format=fmt.rdf_format,
-                        prefixes=dataset_prefixes(public_base) if with_prefixes else None)
+                        prefixes=dataset_prefixes(public_base) if fmt.rdf_format in _WITH_PREFIXES else None)
+
+
+_WITH_PREFIXES = (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML)
+
+
+def _rebased_in_text(quads: list[ox.Quad], rebase: Rebase) -> bool:
+    """Whether rebasing the written text is exact: no literal holds "<" and the base IRI (as
+    text, or as a datatype the term-by-term path would leave alone)."""
+    marker = "<" + rebase.source
+    return not any(marker in str(o) for o in (q.object for q in quads) if isinstance(o, ox.Literal))
 
 
 def embedded_jsonld(document: dict) -> str:

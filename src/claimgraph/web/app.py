@@ -21,7 +21,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route
 
 from claimgraph.documents.catalog import Catalog, load_catalog
-from claimgraph.documents.describe import ONTOLOGY_IRI, GraphFiles, describe
+from claimgraph.documents.describe import ONTOLOGY_IRI, Describer, GraphFiles
 from claimgraph.documents.formats import FORMATS, negotiate
 from claimgraph.documents.site_pages import (
     articles_page,
@@ -48,6 +48,7 @@ from claimgraph.web.settings import ServeSettings
 from claimgraph.web.sparql import sparql_routes
 
 JSON_TYPES = ("application/json", "application/ld+json")
+SUMMARIES_KEPT = 100_000  # linked resources whose names and types are kept (~1 kB each)
 
 
 @dataclass
@@ -60,6 +61,7 @@ class Dataset:
     search: SearchIndex
     site: dict
     manifest: dict
+    describe: Describer
     graphs: GraphFiles | None = None  # the build's article graph files, read before the store
 
 
@@ -85,7 +87,11 @@ def open_dataset(settings: ServeSettings) -> Dataset:
         graphs = GraphFiles(settings.out_dir / GRAPHS_DIR)  # opened with the store: the same build
     catalog = load_catalog(store, iris, manifest.get("version", ""))
     site = site_context(catalog, settings.base_iri, static=False)
-    return Dataset(store, iris, catalog, SearchIndex(settings.out_dir / SEARCH_FILE), site, manifest, graphs)
+    # The embedded store is opened read-only for the server's lifetime: what describing
+    # looks up of linked resources can be kept (a remote store may be republished meanwhile).
+    describer = Describer(store, iris, graphs, keep=0 if settings.endpoint else SUMMARIES_KEPT)
+    return Dataset(store, iris, catalog, SearchIndex(settings.out_dir / SEARCH_FILE), site, manifest,
+                   describer, graphs)
 
 
 def wants_json(request: Request, extension: str | None = None) -> bool:
@@ -186,13 +192,13 @@ def create_app(settings: ServeSettings, engine: QueryEngine | None = None) -> St
                             headers={"Content-Disposition": f'attachment; filename="{name}"'})
 
     def void(request: Request) -> Response:
-        description = describe(data.store, str(data.iris.dataset), data.iris)
+        description = data.describe(str(data.iris.dataset))
         return description_response(request, description, settings, data.site, None,
                                     settings.base_url + ".well-known/void")
 
     def ontology(request: Request) -> Response:
         _, extension = split_extension(request.url.path.lstrip("/"))
-        description = describe(data.store, ONTOLOGY_IRI, data.iris)
+        description = data.describe(ONTOLOGY_IRI)
         if extension is None and "html" in request.headers.get("accept", "") and not request.query_params:
             return FileResponse(settings.out_dir / "ontology.html", media_type="text/html")
         return description_response(request, description, settings, data.site, extension,
@@ -218,8 +224,8 @@ def create_app(settings: ServeSettings, engine: QueryEngine | None = None) -> St
         if settings.document_cache_bytes > 0 and not settings.endpoint else None
 
     async def resource(request: Request) -> Response:
-        return await dereference(request, data.store, data.iris, settings, data.site,
-                                 request.path_params["path"], documents, data.graphs)
+        return await dereference(request, data.describe, settings, data.site, request.path_params["path"],
+                                 documents)
 
     queries = list_queries()
 

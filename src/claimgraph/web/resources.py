@@ -9,11 +9,10 @@ from starlette.concurrency import run_in_threadpool
 from starlette.requests import Request
 from starlette.responses import PlainTextResponse, Response
 
-from claimgraph.documents.describe import Description, GraphReader, describe
+from claimgraph.documents.describe import Describer, Description
 from claimgraph.documents.formats import FORMATS, Format, format_for_extension, negotiate
-from claimgraph.documents.rdf import serialize
+from claimgraph.documents.rdf import Rebase, serialize
 from claimgraph.documents.view import Linker
-from claimgraph.namespaces import Iris
 from claimgraph.site import page_for
 from claimgraph.web.doc_cache import Document, DocumentCache
 from claimgraph.web.settings import ServeSettings
@@ -61,8 +60,8 @@ def render(description: Description, fmt: Format, settings: ServeSettings, site:
     if fmt.rdf_format is None:
         linker = Linker(settings.base_iri, settings.base_url)
         return Document.of(page_for(description, linker, site).encode("utf-8"), "text/html", headers)
-    rewrite = settings.to_public if settings.base_url != settings.base_iri else None
-    body = serialize(description.quads, fmt, settings.base_url, rewrite)
+    rebase = Rebase(settings.base_iri, settings.base_url) if settings.base_url != settings.base_iri else None
+    body = serialize(description.quads, fmt, settings.base_url, rebase)
     media_type = fmt.media_type + ("; charset=utf-8" if fmt.extension in ("ttl", "nt", "nq", "trig") else "")
     return Document.of(body, media_type, headers)
 
@@ -83,15 +82,14 @@ def bad_format() -> PlainTextResponse:
                              + ", ".join(f.extension for f in FORMATS) + "\n", status_code=400)
 
 
-def _describe_and_render(store: ox.Store, iris: Iris, settings: ServeSettings, site: dict, iri: str,
-                         fmt: Format | str | None, public_url: str,
-                         graphs: GraphReader | None = None) -> Document | Response:
+def _describe_and_render(describer: Describer, settings: ServeSettings, site: dict, iri: str,
+                         fmt: Format | str | None, public_url: str) -> Document | Response:
     """The document of ``iri`` in ``fmt``, or the error response (404 before 406 and 400)."""
     try:
         ox.NamedNode(iri)
     except ValueError:  # a path no IRI of the dataset can have (NUL, an undecodable byte…)
         return not_found(f"<{public_url}>")
-    description = describe(store, iri, iris, graphs)
+    description = describer(iri)
     if not description.found:
         return not_found(f"<{public_url}>")
     if fmt == "unknown":
@@ -102,21 +100,19 @@ def _describe_and_render(store: ox.Store, iris: Iris, settings: ServeSettings, s
     return render(description, fmt, settings, site, public_url)
 
 
-async def dereference(request: Request, store: ox.Store, iris: Iris, settings: ServeSettings, site: dict,
-                      path: str, cache: DocumentCache | None = None,
-                      graphs: GraphReader | None = None) -> Response:
+async def dereference(request: Request, describer: Describer, settings: ServeSettings, site: dict,
+                      path: str, cache: DocumentCache | None = None) -> Response:
     """The resource at ``path`` in the negotiated format: from ``cache`` when it was rendered
     before (in the event loop, without a thread hop), otherwise described and rendered in a
     worker thread, so the event loop keeps serving meanwhile."""
     resource_path, extension = split_extension(path)
-    iri = iris.base + resource_path
+    iri = describer.iris.base + resource_path
     public_url = settings.base_url + quote(resource_path, safe="/:@-._~!$&'()*+,;=")
     fmt = requested_format(request, extension)
     key = (iri, fmt.extension) if isinstance(fmt, Format) else None
     if cache is not None and key is not None and (kept := cache.get(key)) is not None:
         return kept.response(request)
-    outcome = await run_in_threadpool(_describe_and_render, store, iris, settings, site, iri, fmt, public_url,
-                                      graphs)
+    outcome = await run_in_threadpool(_describe_and_render, describer, settings, site, iri, fmt, public_url)
     if not isinstance(outcome, Document):
         return outcome
     if cache is not None and key is not None:
