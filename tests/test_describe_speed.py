@@ -3,7 +3,7 @@
 ``describe`` asks a pyoxigraph store for an article's backlinks in one query and anything else
 (a remote store) pattern by pattern; the server's ``Describer`` keeps what it looked up of linked
 resources; an article's graph is read from the build's file of it; JSON-LD is compacted in one
-pass and written by a small encoder instead of pyld-style expansion and json.dumps.
+pass instead of by pyld-style expansion, and written one node per line by json's C encoder.
 Each pair must agree quad for quad and byte for byte.
 """
 
@@ -109,8 +109,7 @@ def reference_serialize(quads: list[ox.Quad], fmt, public_base: str, rewrite) ->
     if rewrite:
         quads = [ox.Quad(term(q.subject), term(q.predicate), term(q.object), term(q.graph_name)) for q in quads]
     if fmt.extension == "jsonld":
-        document = {"@context": JSONLD_CONTEXT, "@graph": [compact_node(n) for n in expanded_jsonld(quads)]}
-        return (json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
+        return jsonld_bytes([compact_node(n) for n in expanded_jsonld(quads)])
     items: list = quads if fmt.quads else list(dict.fromkeys(q.triple for q in quads))
     with_prefixes = fmt.rdf_format in (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML)
     from claimgraph.documents.rdf import dataset_prefixes
@@ -197,18 +196,27 @@ def test_one_pass_jsonld_matches_expansion_and_compaction_on_awkward_data():
         part = quads[:n]
         expected = {"@context": JSONLD_CONTEXT, "@graph": [compact_node(x) for x in expanded_jsonld(part)]}
         assert resource_jsonld(part) == expected, n
-        assert jsonld_bytes(resource_jsonld(part)) == (
-            json.dumps(expected, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
+        assert json.loads(jsonld_bytes(resource_jsonld(part)["@graph"])) == json.loads(json.dumps(expected))
 
 
-@pytest.mark.parametrize("document", [
-    {}, {"a": []}, {"b": {}, "a": ["x", {"z": "y", "k": [[], {}]}]},
-    {"text": "quote \" backslash \\ newline \n tab \t nul \x00 line sep \u2028 é 🙂 </script>"},
-    {"n": 1, "f": 1.5, "t": True, "none": None},  # not strings: handed to json.dumps
+@pytest.mark.parametrize("nodes", [
+    [], [{"id": "https://d.example/a"}], [{"b": {}, "a": ["x", {"z": "y", "k": [[], {}]}]}, {"id": "x"}],
+    [{"text": "quote \" backslash \\ newline \n tab \t nul \x00 line sep \u2028 é 🙂 </script>"}],
 ])
-def test_jsonld_bytes_is_json_dumps_indented_with_sorted_keys(document):
-    expected = (json.dumps(document, ensure_ascii=False, indent=1, sort_keys=True) + "\n").encode("utf-8")
-    assert jsonld_bytes(document) == expected
+def test_jsonld_bytes_is_the_context_then_one_node_per_line(nodes):
+    written = jsonld_bytes(nodes)
+    assert json.loads(written) == {"@context": JSONLD_CONTEXT, "@graph": nodes}
+    lines = written.decode("utf-8").split("\n")
+    graph_at = lines.index(' "@graph": [')
+    assert [json.loads(line.rstrip(",")) for line in lines[graph_at + 1:-3] if line] == nodes
+    assert lines[-3:] == [" ]", "}", ""]
+
+
+def test_a_served_jsonld_document_starts_as_the_dump_does(two_article_build):
+    dump = (two_article_build.out_dir / "dataset.jsonld").read_bytes()
+    head = jsonld_bytes([]).split(b"\n\n")[0] + b"\n"
+    assert dump.startswith(head)
+    assert dump.endswith(jsonld_bytes([])[len(head):].lstrip(b"\n"))
 
 
 def test_what_an_article_mints_is_described_only_in_its_graph(two_article_build, two_article_store):

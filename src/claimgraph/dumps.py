@@ -12,7 +12,6 @@ unchanged graph's parts are reused from the previous build.
 from __future__ import annotations
 
 import hashlib
-import json
 import os
 from collections.abc import Sequence
 from concurrent.futures import ThreadPoolExecutor
@@ -22,7 +21,7 @@ from typing import BinaryIO
 import pyoxigraph as ox
 
 from claimgraph.graphparts import part_ranges, parts_path, prefix_header
-from claimgraph.jsonld import JSONLD_CONTEXT
+from claimgraph.jsonld import JSONLD_TAIL, jsonld_head
 
 DUMP_FORMATS = ("nq", "trig", "ttl", "nt", "jsonld")
 _PART_OF = {"nq": None, "trig": "trig", "ttl": "ttl", "nt": "nt"}
@@ -70,8 +69,7 @@ def _write_dump(ext: str, ordered: Sequence[tuple[Path, dict[str, tuple[int, int
                 else:
                     _append(out, parts_path(graph_file), *ranges[ext])
             return
-        head = json.dumps(JSONLD_CONTEXT, ensure_ascii=False, indent=1).replace("\n", "\n ")
-        _write(out, ('{\n "@context": ' + head + ',\n "@graph": [\n').encode())
+        _write(out, jsonld_head().encode())
         first = True
         for graph_file, ranges in ordered:
             offset, length = ranges["jsonld"]
@@ -80,7 +78,7 @@ def _write_dump(ext: str, ordered: Sequence[tuple[Path, dict[str, tuple[int, int
                     _write(out, b",\n")
                 _append(out, parts_path(graph_file), offset, length)
                 first = False
-        _write(out, b"\n ]\n}\n")
+        _write(out, JSONLD_TAIL.encode())
 
 
 def write_dumps(files: Sequence[tuple[str, Path]], out_dir: Path) -> dict[str, Path]:

@@ -23,6 +23,7 @@ import pyoxigraph as ox
 
 from claimgraph.documents.jsonld_doc import compacted_nodes
 from claimgraph.errors import OutputError
+from claimgraph.jsonld import jsonld_node_line
 from claimgraph.namespaces import PREFIXES
 
 # the sections of a ``.parts`` file: a part of each dump but N-Quads (the graph's own file),
@@ -67,8 +68,7 @@ def jsonld_nodes(quads: Sequence[ox.Quad]) -> str:
     "@graph" array: one node per line (json's C encoder, several times faster than the
     indenting one on a corpus's worth of nodes), comma-separated; empty for an empty graph."""
     rows = [(q.subject, q.predicate, q.object, q.graph_name) for q in quads]
-    return ",\n".join("  " + json.dumps(node, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
-                       for node in compacted_nodes(rows))
+    return ",\n".join(map(jsonld_node_line, compacted_nodes(rows)))
 
 
 def graph_parts(quads: Sequence[ox.Quad], merged: Sequence[ox.Triple] | None = None) -> dict[str, bytes]:

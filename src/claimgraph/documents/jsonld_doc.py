@@ -118,12 +118,25 @@ def _same(iri: str) -> str:
     return iri
 
 
+class _Rebased(dict[str, str]):
+    """IRIs → as written: each distinct IRI is mapped once, then found by a plain look-up."""
+
+    def __init__(self, rebase: Callable[[str], str]) -> None:
+        super().__init__()
+        self.rebase = rebase
+
+    def __missing__(self, iri: str) -> str:
+        written = self[iri] = self.rebase(iri)
+        return written
+
+
 def _one_pass(rows: Iterable[Row], rebase: Callable[[str], str] = _same) -> list[dict[str, Any]]:
     # graph → subject → (compacted node, key → the predicate it holds, values seen)
     graphs: dict[str, dict[str, tuple[dict[str, Any], dict[str, str], set[tuple[str, Any]]]]] = {}
+    public = _Rebased(rebase)
     for subject, predicate, obj, graph_name in rows:
-        graph = rebase(graph_name.value) if isinstance(graph_name, ox.NamedNode) else "@default"
-        sid = rebase(subject.value) if isinstance(subject, ox.NamedNode) else f"_:{subject.value}"
+        graph = public[graph_name.value] if isinstance(graph_name, ox.NamedNode) else "@default"
+        sid = public[subject.value] if isinstance(subject, ox.NamedNode) else f"_:{subject.value}"
         nodes = graphs.get(graph)
         if nodes is None:
             nodes = graphs[graph] = {}
@@ -131,16 +144,16 @@ def _one_pass(rows: Iterable[Row], rebase: Callable[[str], str] = _same) -> list
         if entry is None:
             entry = nodes[sid] = ({"id": sid}, {"id": "@id"}, set())
         node, owners, held = entry
-        iri = rebase(predicate.value)
+        iri = public[predicate.value]
         value: Any
         if iri == _RDF_TYPE and not isinstance(obj, ox.Literal):
-            tid = rebase(obj.value) if isinstance(obj, ox.NamedNode) else f"_:{obj.value}"
+            tid = public[obj.value] if isinstance(obj, ox.NamedNode) else f"_:{obj.value}"
             key, source, seen = "type", "@type", ("@type", tid)
             value = _compact_iri(tid, vocab=True)
         else:
             key, coerced = _property(iri)
             source, seen = iri, (iri, obj)  # equal terms give equal expanded values, and only they
-            value = {"id": rebase(obj.value)} if isinstance(obj, ox.NamedNode) else _compact_object(obj, coerced)
+            value = {"id": public[obj.value]} if isinstance(obj, ox.NamedNode) else _compact_object(obj, coerced)
         if seen in held:
             continue
         held.add(seen)

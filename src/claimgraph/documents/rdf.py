@@ -10,7 +10,7 @@ from dataclasses import dataclass
 import pyoxigraph as ox
 
 from claimgraph.documents.formats import Format
-from claimgraph.documents.jsonld_doc import rows_jsonld
+from claimgraph.documents.jsonld_doc import compacted_nodes
 from claimgraph.jsonld import jsonld_bytes
 from claimgraph.namespaces import PREFIXES
 
@@ -95,7 +95,7 @@ def serialize(quads: list[ox.Quad], fmt: Format, public_base: str, rebase: Rebas
                                prefixes=prefixes if fmt.rdf_format in _WITH_PREFIXES else None)
         return written.replace(b"<" + rebase.source.encode(), b"<" + rebase.target.encode()) if rebase else written
     if fmt.extension == "jsonld":  # rebased as it is written
-        return jsonld_bytes(rows_jsonld([(q.subject, q.predicate, q.object, q.graph_name) for q in quads], rebase))
+        return jsonld_bytes(compacted_nodes([(q.subject, q.predicate, q.object, q.graph_name) for q in quads], rebase))
     rows: list[Row] = _rewritten(quads, rebase) if rebase else [
         (q.subject, q.predicate, q.object, q.graph_name) for q in quads]
     assert fmt.rdf_format is not None, f"{fmt.media_type} is not an RDF format"
