@@ -8,6 +8,7 @@ from dataclasses import dataclass, field
 
 import pyoxigraph as ox
 
+from claimgraph.documents.queryfiles import query_text
 from claimgraph.documents.view import S
 from claimgraph.namespaces import CG, Iris
 
@@ -27,10 +28,6 @@ def _one(store: ox.Store, subject: str, predicate: str, language: str | None = N
 def _all(store: ox.Store, subject: str, predicate: str) -> list[str]:
     return sorted({q.object.value for q in store.quads_for_pattern(ox.NamedNode(subject),
                                                                     ox.NamedNode(predicate), None, None)})
-
-
-def _count_type(store: ox.Store, type_iri: str) -> int:
-    return len({q.subject for q in store.quads_for_pattern(None, RDF_TYPE, ox.NamedNode(type_iri), None)})
 
 
 @dataclass(frozen=True)
@@ -88,7 +85,41 @@ class Catalog:
         return out
 
 
+def _value(term: object) -> str | None:
+    return term.value if isinstance(term, (ox.NamedNode, ox.Literal)) else None
+
+
+def _articles(store: ox.Store) -> list[ArticleSummary]:
+    """The articles, from a few queries answered inside the store: looking each article's
+    properties up one by one read every quad back (a dozen look-ups an article, seconds at
+    10,000 articles before the server could start)."""
+    mentions: dict[str, set[str]] = {}
+    for article, entity in store.query(query_text("catalog-mentions")):  # type: ignore[misc]
+        mentions.setdefault(article.value, set()).add(entity.value)
+    counts: dict[tuple[str, str], int] = {}
+    for article, link, n in store.query(query_text("catalog-statements")):  # type: ignore[misc]
+        counts[(article.value, link.value)] = int(n.value)
+    rows: dict[str, tuple[str | None, ...]] = {}
+    for row in store.query(query_text("catalog-articles")):  # type: ignore[attr-defined]
+        iri = row[0].value
+        if iri not in rows:  # several values of a property: the first row's
+            rows[iri] = tuple(_value(term) for term in row)
+    articles = []
+    for iri in sorted(rows):
+        _, identifier, headline, date, author, author_name, publisher, publisher_name = rows[iri]
+        author, publisher = author or "", publisher or ""
+        articles.append(ArticleSummary(
+            iri, identifier or iri.rsplit("/", 1)[-1], headline or iri, date or "",
+            (author, author_name or author), (publisher, publisher_name or publisher),
+            frozenset(mentions.get(iri, ())), counts.get((iri, S + "appearance"), 0),
+            counts.get((iri, S + "isPartOf"), 0)))
+    articles.sort(key=lambda a: (a.date, a.slug), reverse=True)
+    return articles
+
+
 def load_catalog(store: ox.Store, iris: Iris, version: str) -> Catalog:
+    """The catalog of the dataset in ``store`` (a pyoxigraph Store, or anything with its
+    ``query`` and ``quads_for_pattern``, such as a remote store)."""
     ds = str(iris.dataset)
     name = S + "name"
     catalog = Catalog(
@@ -98,23 +129,9 @@ def load_catalog(store: ox.Store, iris: Iris, version: str) -> Catalog:
         built_at=_one(store, ds, DCT + "modified") or "",
         version=version,
         triples=int(_one(store, ds, "http://rdfs.org/ns/void#triples") or 0),
+        articles=_articles(store),
     )
-    mention_counts: Counter[str] = Counter()
-    article_iris = {q.subject.value for q in
-                    store.quads_for_pattern(None, RDF_TYPE, ox.NamedNode(S + "OpinionNewsArticle"), None)}
-    for iri in sorted(article_iris):
-        author = _one(store, iri, S + "author") or ""
-        publisher = _one(store, iri, S + "publisher") or ""
-        entities = frozenset(_all(store, iri, S + "mentions"))
-        mention_counts.update(entities)
-        claims = len(list(store.quads_for_pattern(None, ox.NamedNode(S + "appearance"), ox.NamedNode(iri), None)))
-        quotations = len(list(store.quads_for_pattern(None, ox.NamedNode(S + "isPartOf"), ox.NamedNode(iri), None)))
-        catalog.articles.append(ArticleSummary(
-            iri, _one(store, iri, S + "identifier") or iri.rsplit("/", 1)[-1],
-            _one(store, iri, S + "headline") or iri, _one(store, iri, S + "datePublished") or "",
-            (author, _one(store, author, name) or author), (publisher, _one(store, publisher, name) or publisher),
-            entities, claims, quotations))
-    catalog.articles.sort(key=lambda a: (a.date, a.slug), reverse=True)
+    mention_counts = Counter(entity for article in catalog.articles for entity in article.entities)
     status = ox.NamedNode(str(CG.wikidataStatus))
     for quad in store.quads_for_pattern(None, status, None, ox.NamedNode(str(iris.entities_graph))):
         iri = quad.subject.value
@@ -125,10 +142,11 @@ def load_catalog(store: ox.Store, iris: Iris, version: str) -> Catalog:
             tuple(t.rsplit("/", 1)[-1] for t in _all(store, iri, RDF_TYPE.value)),
             wikidata[0] if wikidata else None, quad.object.value.rsplit("#", 1)[-1], mention_counts[iri]))
     catalog.entities.sort(key=lambda e: e.name.lower())
+    types = {row[0].value: int(row[1].value) for row in store.query(query_text("catalog-types"))}  # type: ignore[attr-defined]
     catalog.figures = {
         "articles": len(catalog.articles),
-        "claims": _count_type(store, S + "Claim"),
-        "quotations": _count_type(store, S + "Quotation"),
+        "claims": types.get(S + "Claim", 0),
+        "quotations": types.get(S + "Quotation", 0),
         "entities": len(catalog.entities),
         "linked to Wikidata": sum(1 for e in catalog.entities if e.wikidata),
         "outlets": len({a.publisher[0] for a in catalog.articles}),

@@ -12,11 +12,12 @@ from __future__ import annotations
 import os
 from collections.abc import Callable
 from dataclasses import dataclass
-from functools import cache, lru_cache
+from functools import lru_cache
 from pathlib import Path
 
 import pyoxigraph as ox
 
+from claimgraph.documents.queryfiles import query_text
 from claimgraph.namespaces import CG, Iris
 
 ONTOLOGY_IRI = str(CG).rstrip("#")
@@ -98,20 +99,12 @@ def _with_hash_parts(store: ox.Store, iri: str) -> list[ox.Quad]:
     return quads
 
 
-_BACKLINKS_QUERY = Path(__file__).with_name("backlinks.rq")
-
-
-@cache
-def _backlinks_query() -> str:
-    return _BACKLINKS_QUERY.read_text(encoding="utf-8")
-
-
 def _backlinks(store: ox.Store, iri: str, skip_graph: ox.NamedNode | None = None) -> list[ox.Quad]:
     """The quads pointing at ``iri`` from elsewhere than its hash parts and ``skip_graph``."""
     target = ox.NamedNode(iri)
     if skip_graph is not None and isinstance(store, ox.Store):
         found = [ox.Quad(s, p, target, g) for s, p, g, _, _ in store.query(  # type: ignore[misc]
-            _backlinks_query(), substitutions={_TARGET: target, _SKIP: skip_graph})]
+            query_text("backlinks"), substitutions={_TARGET: target, _SKIP: skip_graph})]
     else:  # a remote store: one pattern, filtered here
         found = [q for q in store.quads_for_pattern(None, None, target, None) if q.graph_name != skip_graph]
     return [q for q in found if not q.subject.value.startswith(iri + "#")]

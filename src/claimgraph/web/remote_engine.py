@@ -90,10 +90,14 @@ def _pattern_query() -> str:
 
 
 class RemoteQuadSource:
-    """``quads_for_pattern`` over a remote endpoint, for describing resources."""
+    """``quads_for_pattern`` over a remote endpoint, for describing resources, and ``query``
+    for the catalog's queries."""
 
     def __init__(self, store: RemoteQueryStore) -> None:
         self.store = store
+
+    def query(self, text: str, **options: Any) -> Any:
+        return self.store.query(text, **options)
 
     def quads_for_pattern(self, subject: Any = None, predicate: Any = None, object: Any = None,
                           graph_name: Any = None) -> Iterator[ox.Quad]:
