@@ -153,6 +153,7 @@ def test_bench_quick_runs_end_to_end(tmp_path: Path) -> None:
     for row in ("full build (s)", "full build per 1,000 articles (s)", "peak memory, build process (MiB)",
                 "incremental rebuild, 1 article edited (s)", "SHACL validation / 1,000 articles (s)",
                 "store load, pyoxigraph bulk_load (s)", "query claims, median (ms)",
+                "query stances after the rebuild (ms)",
                 "query dataset-statistics, median (ms)", "build stages at N=20",
                 "deref article (Turtle), 1 conn", "deref article (JSON-LD), 4 conn", "simple SELECT, 1 conn",
                 "top-20 mentioned (aggregate), 4 conn", "vs oxigraph", "vs rdflib-ep"):
@@ -160,6 +161,8 @@ def test_bench_quick_runs_end_to_end(tmp_path: Path) -> None:
     data = json.loads(figures.read_text())
     size = data["sizes"]["20"]
     assert size["full_build"]["seconds"] > 0 and size["quads"] > 0
+    assert set(size["queries_after_rebuild"]) == {"entities", "people", "stances"}
+    assert all(f["median_ms"] > 0 for f in size["queries_after_rebuild"].values())
     serve = size["serve"]
     assert serve["results"]["simple/c1"]["claimgraph"]["rps"] > 0
     if shutil.which("oxigraph", path=str(Path(sys.executable).parent)) or shutil.which("oxigraph"):
