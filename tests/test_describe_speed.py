@@ -64,6 +64,21 @@ def test_batched_describe_gives_the_quads_of_one_lookup_per_resource(two_article
     assert {iris.base + f"article/{slug}" for slug in (SEED_SLUG, EXTRA_SLUG)} <= found
 
 
+def test_summaries_of_what_points_at_a_resource_read_in_one_query_describe_the_same(
+        two_article_build, two_article_store, described, monkeypatch):
+    """Past _MANY_BACKLINKS quads (an entity thousands of claims are about), the summaries of
+    what points at the resource come from one query: the same description."""
+    from claimgraph.documents import describe as module
+
+    monkeypatch.setattr(module, "_MANY_BACKLINKS", 0)
+    iris = Iris(two_article_build.assembled.iris.base)
+    describer = module.Describer(two_article_store, iris)
+    entities = [(iri, quads) for iri, quads in described if "/entity/" in iri and quads]
+    assert len(entities) > 5
+    for iri, quads in entities:
+        assert describer(iri).quads == quads, iri
+
+
 class CountingStore:
     """A pyoxigraph store that counts its pattern look-ups."""
 

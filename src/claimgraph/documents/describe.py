@@ -123,6 +123,7 @@ _SUMMARY = (*_NAMES, *(ox.NamedNode(p) for p in (
 _NAMES_SET = frozenset(_NAMES)
 _SUMMARY_SET = frozenset(_SUMMARY)
 _TARGET, _SKIP = ox.Variable("target"), ox.Variable("skip")
+_MANY_BACKLINKS = 200  # past this many quads, what points at a resource is summarised in one query
 
 
 # What the build mints for one article (``<base><kind>/<slug>/<key>``): only that article's
@@ -175,13 +176,24 @@ class Describer:
                      if q.predicate in _SUMMARY_SET)
 
     def _neighbours(self, others: list[str], predicates: frozenset[ox.NamedNode],
-                    skip_graph: ox.NamedNode | None) -> list[ox.Quad]:
-        """The ``predicates`` quads of the resources ``others``, except those in ``skip_graph``."""
-        return [q for other in others for q in self._summary(other)
+                    skip_graph: ox.NamedNode | None, known: dict[str, list[ox.Quad]]) -> list[ox.Quad]:
+        """The ``predicates`` quads of the resources ``others``, except those in ``skip_graph``
+        (``known`` holds the summaries of some of them, read already)."""
+        return [q for other in others for q in (known[other] if other in known else self._summary(other))
                 if q.predicate in predicates and q.graph_name != skip_graph]
 
+    def _pointing_summaries(self, iri: str) -> dict[str, list[ox.Quad]]:
+        """The summaries of every resource pointing at ``iri``, in one query: an entity's
+        thousands of claims and quotations, looked up one by one, took longer than all the
+        rest of its description."""
+        found: dict[str, list[ox.Quad]] = {}
+        for s, p, o, g, _ in self.store.query(query_text("pointing-summaries"),  # type: ignore[misc]
+                                               substitutions={_TARGET: ox.NamedNode(iri)}):
+            found.setdefault(s.value, []).append(ox.Quad(s, p, o, g))
+        return found
+
     def _labels(self, quads: list[ox.Quad], iri: str, own_graph: ox.NamedNode | None,
-                local: tuple[str, ...] = ()) -> list[ox.Quad]:
+                local: tuple[str, ...] = (), known: dict[str, list[ox.Quad]] | None = None) -> list[ox.Quad]:
         """What a reader needs to follow the description's links without another request: the
         names, types, Wikidata links and texts of the resources it points at (and from), and
         the names of the articles those appear in.
@@ -192,10 +204,11 @@ class Describer:
         article's claims, quotations, events and stances: two thirds of the look-ups its
         description made)."""
         seen: set[str] = set()
-        first = self._neighbours(_others(quads, iri, seen, local), _SUMMARY_SET, own_graph)
+        known = known or {}
+        first = self._neighbours(_others(quads, iri, seen, local), _SUMMARY_SET, own_graph, known)
         # The second round skips what the first looked up: _SUMMARY includes _NAMES, so their
         # names are in ``first`` already.
-        return first + self._neighbours(_others(first, iri, seen, local), _NAMES_SET, own_graph)
+        return first + self._neighbours(_others(first, iri, seen, local), _NAMES_SET, own_graph, known)
 
     def __call__(self, iri: str) -> Description:
         """The quads that describe ``iri`` (empty when the dataset knows nothing of it), in the
@@ -231,7 +244,8 @@ class Describer:
         else:
             quads = _with_hash_parts(store, iri) + _backlinks(store, iri)
         if quads and kind not in ("graph", "dataset", "ontology"):
-            quads += self._labels(quads, iri, None)
+            many = len(quads) > _MANY_BACKLINKS and isinstance(store, ox.Store)
+            quads += self._labels(quads, iri, None, known=self._pointing_summaries(iri) if many else None)
         return Description(iri, _sorted(quads), kind)
 
 
