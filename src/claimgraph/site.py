@@ -15,7 +15,7 @@ from xml.sax.saxutils import escape as xml_escape
 import pyoxigraph as ox
 
 from claimgraph.documents.catalog import Catalog, load_catalog
-from claimgraph.documents.describe import Describer, Description, GraphFiles, describe
+from claimgraph.documents.describe import SUMMARIES_KEPT, Describer, Description, GraphFiles, describe
 from claimgraph.documents.formats import FORMATS
 from claimgraph.documents.pages import article_page, entity_page, resource_page
 from claimgraph.documents.rdf import serialize
@@ -34,7 +34,6 @@ from claimgraph.publishing import GRAPHS_DIR
 from claimgraph.queries import list_queries
 
 SITE_DIR = "site"
-SUMMARIES_KEPT = 100_000  # linked resources whose names and types are kept while writing pages
 
 
 def resource_iris(store: ox.Store, iris: Iris) -> list[str]:

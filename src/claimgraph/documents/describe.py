@@ -123,6 +123,9 @@ _SUMMARY = (*_NAMES, *(ox.NamedNode(p) for p in (
 _NAMES_SET = frozenset(_NAMES)
 _SUMMARY_SET = frozenset(_SUMMARY)
 _TARGET, _SKIP = ox.Variable("target"), ox.Variable("skip")
+# linked resources whose summaries a long-lived Describer keeps (the server's, the static
+# site's): an entity's or an outlet's is a few quads, under 1 kB; a claim's carries its text
+SUMMARIES_KEPT = 100_000
 _MANY_BACKLINKS = 200  # past this many quads, what points at a resource is summarised in one query
 
 

@@ -21,7 +21,7 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route
 
 from claimgraph.documents.catalog import Catalog, load_catalog
-from claimgraph.documents.describe import ONTOLOGY_IRI, Describer, GraphFiles
+from claimgraph.documents.describe import ONTOLOGY_IRI, SUMMARIES_KEPT, Describer, GraphFiles
 from claimgraph.documents.formats import FORMATS, negotiate
 from claimgraph.documents.site_pages import (
     articles_page,
@@ -48,7 +48,6 @@ from claimgraph.web.settings import ServeSettings
 from claimgraph.web.sparql import sparql_routes
 
 JSON_TYPES = ("application/json", "application/ld+json")
-SUMMARIES_KEPT = 100_000  # linked resources whose names and types are kept (~1 kB each)
 
 
 @dataclass
