@@ -18,6 +18,7 @@ import io
 import json
 import re
 from dataclasses import dataclass
+from functools import cache
 from pathlib import Path
 from typing import TYPE_CHECKING
 
@@ -87,6 +88,13 @@ def load_query(path: Path) -> NamedQuery:
         raise SourceError("the query's header has no '# description:' line", path, 1)
     return NamedQuery(path.stem, path, " ".join(fields["title"]), " ".join(fields["description"]),
                       tuple(params), text)
+
+
+@cache
+def internal_query(folder: Path, name: str) -> str:
+    """The text of ``folder/<name>.rq``: a query claimgraph runs itself, kept beside the module
+    that runs it, with the same header as the named queries (checked here, read once)."""
+    return load_query(folder / f"{name}.rq").text
 
 
 def _parse_param(spec: str, path: Path, line: int) -> QueryParameter:

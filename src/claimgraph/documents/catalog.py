@@ -5,12 +5,15 @@ from __future__ import annotations
 
 from collections import Counter
 from dataclasses import dataclass, field
+from pathlib import Path
 
 import pyoxigraph as ox
 
-from claimgraph.documents.queryfiles import query_text
 from claimgraph.documents.view import S
 from claimgraph.namespaces import CG, Iris
+from claimgraph.queries import internal_query
+
+_HERE = Path(__file__).resolve().parent  # the .rq files this module runs
 
 RDF_TYPE = ox.NamedNode("http://www.w3.org/1999/02/22-rdf-syntax-ns#type")
 DCT = "http://purl.org/dc/terms/"
@@ -94,13 +97,13 @@ def _articles(store: ox.Store) -> list[ArticleSummary]:
     properties up one by one read every quad back (a dozen look-ups an article, seconds at
     10,000 articles before the server could start)."""
     mentions: dict[str, set[str]] = {}
-    for article, entity in store.query(query_text("catalog-mentions")):  # type: ignore[misc]
+    for article, entity in store.query(internal_query(_HERE, "catalog-mentions")):  # type: ignore[misc]
         mentions.setdefault(article.value, set()).add(entity.value)
     counts: dict[tuple[str, str], int] = {}
-    for article, link, n in store.query(query_text("catalog-statements")):  # type: ignore[misc]
+    for article, link, n in store.query(internal_query(_HERE, "catalog-statements")):  # type: ignore[misc]
         counts[(article.value, link.value)] = int(n.value)
     rows: dict[str, tuple[str | None, ...]] = {}
-    for row in store.query(query_text("catalog-articles")):  # type: ignore[attr-defined]
+    for row in store.query(internal_query(_HERE, "catalog-articles")):  # type: ignore[attr-defined]
         iri = row[0].value
         if iri not in rows:  # several values of a property: the first row's
             rows[iri] = tuple(_value(term) for term in row)
@@ -142,7 +145,7 @@ def load_catalog(store: ox.Store, iris: Iris, version: str) -> Catalog:
             tuple(t.rsplit("/", 1)[-1] for t in _all(store, iri, RDF_TYPE.value)),
             wikidata[0] if wikidata else None, quad.object.value.rsplit("#", 1)[-1], mention_counts[iri]))
     catalog.entities.sort(key=lambda e: e.name.lower())
-    types = {row[0].value: int(row[1].value) for row in store.query(query_text("catalog-types"))}  # type: ignore[attr-defined]
+    types = {row[0].value: int(row[1].value) for row in store.query(internal_query(_HERE, "catalog-types"))}  # type: ignore[attr-defined]
     catalog.figures = {
         "articles": len(catalog.articles),
         "claims": types.get(S + "Claim", 0),

@@ -17,8 +17,10 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
-from claimgraph.documents.queryfiles import query_text
 from claimgraph.namespaces import CG, Iris
+from claimgraph.queries import internal_query
+
+_HERE = Path(__file__).resolve().parent  # the .rq files this module runs
 
 ONTOLOGY_IRI = str(CG).rstrip("#")
 SHAPES_IRI = "https://claimgraph.example/shapes"
@@ -104,7 +106,7 @@ def _backlinks(store: ox.Store, iri: str, skip_graph: ox.NamedNode | None = None
     target = ox.NamedNode(iri)
     if skip_graph is not None and isinstance(store, ox.Store):
         found = [ox.Quad(s, p, target, g) for s, p, g, _, _ in store.query(  # type: ignore[misc]
-            query_text("backlinks"), substitutions={_TARGET: target, _SKIP: skip_graph})]
+            internal_query(_HERE, "backlinks"), substitutions={_TARGET: target, _SKIP: skip_graph})]
     else:  # a remote store: one pattern, filtered here
         found = [q for q in store.quads_for_pattern(None, None, target, None) if q.graph_name != skip_graph]
     return [q for q in found if not q.subject.value.startswith(iri + "#")]
@@ -190,7 +192,7 @@ class Describer:
         thousands of claims and quotations, looked up one by one, took longer than all the
         rest of its description."""
         found: dict[str, list[ox.Quad]] = {}
-        for s, p, o, g, _ in self.store.query(query_text("pointing-summaries"),  # type: ignore[misc]
+        for s, p, o, g, _ in self.store.query(internal_query(_HERE, "pointing-summaries"),  # type: ignore[misc]
                                                substitutions={_TARGET: ox.NamedNode(iri)}):
             found.setdefault(s.value, []).append(ox.Quad(s, p, o, g))
         return found

@@ -22,26 +22,24 @@ import secrets
 import threading
 from collections.abc import Sequence
 from http.server import BaseHTTPRequestHandler, ThreadingHTTPServer
+from pathlib import Path
 from urllib.parse import parse_qs, urlsplit
 
 import pyoxigraph as ox
 
 from claimgraph.linking.client import ROWS_PER_REQUEST, ClientSettings, LinkError, WikidataClient
+from claimgraph.queries import internal_query
 from claimgraph.remote.sparql import bind_values
 
 ITEM_VARIABLE = "item"
 MAX_REQUEST_BYTES = 1_000_000
 _ITEM_RE = re.compile(rf"[?$]{ITEM_VARIABLE}\b")
-_LINKED_ITEMS = """
-SELECT DISTINCT ?item WHERE {
-  ?entity <http://schema.org/sameAs> ?item .
-  FILTER (STRSTARTS(STR(?item), "http://www.wikidata.org/entity/Q"))
-}"""
+_HERE = Path(__file__).resolve().parent  # linked-items.rq
 
 
 def linked_items(store: ox.Store) -> list[ox.NamedNode]:
     """The Wikidata items the dataset's entities are linked to."""
-    solutions = store.query(_LINKED_ITEMS, use_default_graph_as_union=True)
+    solutions = store.query(internal_query(_HERE, "linked-items"), use_default_graph_as_union=True)
     assert isinstance(solutions, ox.QuerySolutions)
     return sorted((s["item"] for s in solutions if isinstance(s["item"], ox.NamedNode)), key=lambda n: n.value)
 

@@ -15,7 +15,7 @@ from typing import Protocol
 
 import pyoxigraph as ox
 
-from claimgraph.queries import load_query
+from claimgraph.queries import internal_query
 from claimgraph.remote.errors import RemoteError
 from claimgraph.remote.graphs import LocalGraph, graph_hash
 from claimgraph.remote.http import StoreClient
@@ -26,8 +26,8 @@ NTRIPLES = "application/n-triples"
 _HERE = Path(__file__).resolve().parent
 
 
-def internal_query(name: str) -> str:
-    return load_query(_HERE / f"{name}.rq").text
+def _query(name: str) -> str:
+    return internal_query(_HERE, name)
 
 
 class RemoteStore(Protocol):
@@ -124,7 +124,7 @@ class SparqlUpdate:
         return f"INSERT DATA {{ GRAPH {ox.NamedNode(graph_iri)} {{\n{body.decode('utf-8')}}} }}"
 
     def read_state(self, state_iri: str) -> dict[str, Published]:
-        rows = self.sparql.select(internal_query("publish-state"), {"state": ox.NamedNode(state_iri)}).rows
+        rows = self.sparql.select(_query("publish-state"), {"state": ox.NamedNode(state_iri)}).rows
         return parse_state(ox.Triple(row["graph"], predicate, row[name])
                            for row in rows if isinstance(row.get("graph"), ox.NamedNode)
                            for name, predicate in (("sha256", SHA256), ("triples", TRIPLES))
@@ -149,7 +149,7 @@ class SparqlUpdate:
 
 def sparql_counts(sparql: RemoteSparql, iris: list[str]) -> dict[str, int]:
     """Triples per graph, by one grouped COUNT on the query endpoint (0 for an absent graph)."""
-    rows = sparql.select(internal_query("graph-triples"),
+    rows = sparql.select(_query("graph-triples"),
                          [{"graph": ox.NamedNode(iri)} for iri in iris]).rows
     counts = dict.fromkeys(iris, 0)
     for row in rows:

@@ -13,7 +13,6 @@ from __future__ import annotations
 import asyncio
 import time
 from collections.abc import Iterator
-from functools import cache
 from pathlib import Path
 from typing import Any
 from urllib.parse import urlencode
@@ -21,6 +20,7 @@ from urllib.parse import urlencode
 import httpx
 import pyoxigraph as ox
 
+from claimgraph.queries import internal_query
 from claimgraph.remote.sparql import bind_values
 from claimgraph.web.engine import (
     EngineUnavailable,
@@ -39,7 +39,7 @@ from claimgraph.web.query_worker import (
 from claimgraph.web.settings import ServeSettings
 
 USER_AGENT = "claimgraph (serving a dataset from a remote store)"
-_QUERY_FILE = Path(__file__).with_name("quads_for_pattern.rq")
+_HERE = Path(__file__).resolve().parent  # quads_for_pattern.rq
 
 
 class RemoteQueryStore:
@@ -84,9 +84,8 @@ class RemoteQueryStore:
         return iter([q.triple for q in ox.parse(response.content, format=fmt)])
 
 
-@cache
 def _pattern_query() -> str:
-    return _QUERY_FILE.read_text(encoding="utf-8")
+    return internal_query(_HERE, "quads_for_pattern")
 
 
 class RemoteQuadSource:

@@ -50,6 +50,7 @@ from collections.abc import Awaitable, Callable, Mapping, Sequence
 from contextlib import asynccontextmanager
 from dataclasses import dataclass
 from html import escape as html_escape
+from pathlib import Path
 from typing import Any
 from urllib.parse import parse_qsl
 
@@ -60,6 +61,7 @@ from starlette.responses import Response
 from starlette.routing import BaseRoute, Route
 from starlette.types import Receive, Scope, Send
 
+from claimgraph.queries import internal_query
 from claimgraph.web.engine import (
     EngineBusy,
     EngineError,
@@ -274,7 +276,7 @@ _SD_PREFIXES = {"sd": SD, "formats": "http://www.w3.org/ns/formats/", "dcterms":
                 "void": "http://rdfs.org/ns/void#", "ent": "http://www.w3.org/ns/entailment/"}
 _SD_FORMATS = {TURTLE: ox.RdfFormat.TURTLE, N_TRIPLES: ox.RdfFormat.N_TRIPLES, JSON_LD: ox.RdfFormat.JSON_LD,
                RDF_XML: ox.RdfFormat.RDF_XML, TRIG: ox.RdfFormat.TRIG, N_QUADS: ox.RdfFormat.N_QUADS}
-_GRAPHS_QUERY = "SELECT DISTINCT ?g WHERE { GRAPH ?g { } } ORDER BY ?g"
+_HERE = Path(__file__).resolve().parent  # graphs.rq
 
 
 def service_description(settings: ServeSettings, endpoint_url: str, graphs: Sequence[str]) -> list[ox.Triple]:
@@ -584,7 +586,8 @@ class SparqlEndpoint:
     async def _named_graphs(self) -> list[str]:
         if self._graphs is None:
             try:
-                answer = await self.engine.run(SparqlRequest(_GRAPHS_QUERY, SPARQL_JSON, limit=100_000))
+                graphs = internal_query(_HERE, "graphs")
+                answer = await self.engine.run(SparqlRequest(graphs, SPARQL_JSON, limit=100_000))
             except EngineError as exc:
                 raise _engine_error(exc) from None
             import json
