@@ -84,6 +84,17 @@ def test_article_needs_its_fields(seed_build, content):
     assert {"Article-headline", "Article-datePublished"} <= rules
 
 
+def test_article_author_and_publisher_must_be_named(seed_build, content):
+    g, _ = content
+    article = iri(seed_build, "article/section-907-opinion")
+    author, publisher = g.value(article, SCHEMA.author), g.value(article, SCHEMA.publisher)
+    g.remove((author, SCHEMA.name, None))
+    g.remove((publisher, SCHEMA.name, None))
+    found = {(f.rule, f.focus) for f in violations(g)}
+    assert ("AgentsAreAgents", str(author)) in found
+    assert ("AgentsAreAgents", str(publisher)) in found
+
+
 def test_quotation_needs_a_speaker_and_claim_a_kind(seed_build, content):
     g, _ = content
     quotation = iri(seed_build, "quotation/section-907-opinion/blockade-argument")
