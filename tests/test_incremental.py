@@ -16,6 +16,7 @@ import pytest
 
 import claimgraph.assembly
 import claimgraph.batches
+import claimgraph.dumps
 import claimgraph.sources
 from claimgraph.build import BuildResult, build
 from claimgraph.errors import SourceError
@@ -93,6 +94,38 @@ def test_a_rebuild_reads_only_the_edited_article_and_equals_a_fresh_build(corpus
     fresh = build(corpus, tmp_path / "fresh", site=False)
     assert_same_output(rebuilt, fresh)
     assert _manifest(rebuilt)["sources"] != sources_before
+
+
+def test_a_rebuild_copies_the_unchanged_graphs_from_the_previous_dumps(corpus, tmp_path, monkeypatch):
+    build(corpus, tmp_path / "dist", site=False)
+    edited = generator.touch_article(corpus)
+    read: list[str] = []
+    real = claimgraph.dumps.part_ranges
+
+    def recording(path: Path):
+        read.append(path.stem)
+        return real(path)
+
+    monkeypatch.setattr(claimgraph.dumps, "part_ranges", recording)
+    rebuilt = build(corpus, tmp_path / "dist", site=False)
+    # the edited article's parts (and the shared graphs', written again) come from their files;
+    # the nine others', from the previous dumps
+    articles = {path.stem for iri, path in rebuilt.assembled.graph_files.items() if "/graph/article/" in iri}
+    assert len(articles) == 10 and set(read) & articles == {edited.stem}
+    monkeypatch.undo()
+    monkeypatch.setattr(claimgraph.assembly, "BATCH_SIZE", 4)
+    assert_same_output(rebuilt, build(corpus, tmp_path / "fresh", site=False))
+
+
+def test_a_dump_changed_since_the_last_build_is_not_copied_from(corpus, tmp_path):
+    first = build(corpus, tmp_path / "dist", site=False)
+    for name in ("dataset.ttl", "dataset.jsonld"):  # same size, other bytes
+        with (first.out_dir / name).open("r+b") as handle:
+            handle.seek((first.out_dir / name).stat().st_size // 2)
+            handle.write(b"XX")
+    generator.touch_article(corpus)
+    rebuilt = build(corpus, tmp_path / "dist", site=False)
+    assert_same_output(rebuilt, build(corpus, tmp_path / "fresh", site=False))
 
 
 def test_a_rebuild_hashes_again_only_the_sources_that_may_have_changed(corpus, tmp_path, monkeypatch):

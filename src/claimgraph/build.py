@@ -170,9 +170,9 @@ def build(data_dir: Path, out_dir: Path, base_iri: str | None = None, site: bool
             progress("writing dumps", 0, 1)
         # The dumps are copied in the kernel (sendfile), so they are written while the store and
         # the search index are updated: a rebuild's dumps are gigabytes of copying however few
-        # graphs changed.
+        # graphs changed (most of it in a few long ranges of the previous dumps).
         dumps_pool = ThreadPoolExecutor(1)
-        dumps_written = dumps_pool.submit(write_dumps, list(assembled.graph_files.items()), tmp)
+        dumps_written = dumps_pool.submit(write_dumps, list(assembled.graph_files.items()), tmp, previous)
         try:
             files, quad_count, version = _write_the_rest(assembled, tmp, out_dir, previous, site, progress)
         finally:
