@@ -15,12 +15,13 @@ from typing import Any
 
 import pyoxigraph as ox
 import pytest
+from pyld import jsonld
 
 from claimgraph.documents.describe import ONTOLOGY_IRI, describe
 from claimgraph.documents.formats import FORMATS
 from claimgraph.documents.jsonld_doc import compact_node, resource_jsonld
 from claimgraph.documents.rdf import Rebase, rewrite_quads, serialize
-from claimgraph.jsonld import JSONLD_CONTEXT, expanded_jsonld, jsonld_bytes
+from claimgraph.jsonld import JSONLD_CONTEXT, expanded_jsonld, jsonld_bytes, offline_document_loader
 from claimgraph.namespaces import Iris
 from claimgraph.rdfterms import sort_quads
 from conftest import EXTRA_SLUG, SEED_SLUG
@@ -137,10 +138,18 @@ def parsed(body: bytes, fmt) -> set:
     return {str(t) for t in ox.parse(body, format=fmt.rdf_format)}
 
 
+def expanded_by_pyld(body: bytes) -> set[str]:
+    """A JSON-LD document's statements as pyld reads it (the schema.org context served offline)."""
+    nquads = jsonld.to_rdf(json.loads(body), {"format": "application/n-quads",
+                                               "documentLoader": offline_document_loader})
+    return {str(q) for q in ox.parse(nquads.encode(), format=ox.RdfFormat.N_QUADS)}
+
+
 def test_every_format_says_what_the_plain_serializer_does(two_article_build, described):
     """Byte for byte as served at the base IRI; as served elsewhere, the same statements (the
-    text formats are rebased in the written text, so their prefixed names may differ), and
-    JSON-LD and RDF/XML byte for byte."""
+    text formats are rebased in the written text, so their prefixed names may differ; JSON-LD
+    keeps the dataset's terms, with a context naming the rebased namespaces), and RDF/XML byte
+    for byte."""
     base = two_article_build.assembled.iris.base
     rebase = Rebase(base, PUBLIC)
     rebased_text = 0
@@ -153,7 +162,9 @@ def test_every_format_says_what_the_plain_serializer_does(two_article_build, des
             assert serialize(quads, fmt, base) == reference_serialize(quads, fmt, base, None), (iri, fmt)
             served = serialize(quads, fmt, PUBLIC, rebase)
             expected = reference_serialize(quads, fmt, PUBLIC, rebase)
-            if fmt.extension in ("jsonld", "rdf"):
+            if fmt.extension == "jsonld":
+                assert expanded_by_pyld(served) == {str(q) for q in rewrite_quads(quads, rebase)}, iri
+            elif fmt.extension == "rdf":
                 assert served == expected, (iri, fmt)
             else:
                 assert parsed(served, fmt) == parsed(expected, fmt), (iri, fmt)
@@ -299,6 +310,54 @@ def test_article_graphs_read_from_the_build_files_describe_as_the_store_does(two
         assert files(graph, "_registry") is None and files(graph, "../x") is None
         iri = iris.base + f"article/{SEED_SLUG}"
         assert describe(two_article_store, iri, iris, files).quads == describe(two_article_store, iri, iris).quads
+    finally:
+        files.close()
+
+
+def test_an_articles_jsonld_from_its_written_part_is_what_compacting_it_all_gives(two_article_build,
+                                                                                two_article_store, tmp_path):
+    """An article's JSON-LD document takes its graph's node from the line the build wrote for
+    the dump (rebased in its text when served elsewhere): byte for byte what compacting every
+    quad gives, on the base IRI and elsewhere; a part it cannot vouch for is not used."""
+    import shutil
+
+    from claimgraph.documents import rdf
+    from claimgraph.documents.describe import Describer, GraphFiles
+    from claimgraph.publishing import GRAPHS_DIR
+
+    iris = Iris(two_article_build.assembled.iris.base)
+    folder = tmp_path / "graphs"
+    shutil.copytree(two_article_build.out_dir / GRAPHS_DIR, folder)
+    files = GraphFiles(folder)
+    jsonld_format = next(f for f in FORMATS if f.extension == "jsonld")
+    try:
+        describer = Describer(two_article_store, iris, files)
+        for slug in (SEED_SLUG, EXTRA_SLUG):
+            description = describer(iris.base + f"article/{slug}")
+            assert description.part is not None, slug
+            for public, rebase in ((iris.base, None), (PUBLIC, Rebase(iris.base, PUBLIC))):
+                spliced = rdf._with_written_part(description.quads, description.part, rebase)
+                assert spliced is not None, (slug, public)
+                assert spliced == serialize(description.quads, jsonld_format, public, rebase), (slug, public)
+                assert serialize(description.quads, jsonld_format, public, rebase, description.part) == spliced
+        # a literal that opens with the base IRI would be rebased with the IRIs, and a subject
+        # elsewhere than under the base IRI could change places: the part is not used then
+        path = folder / f"{SEED_SLUG}.nq"
+        graph, original = f"<{iris.base}graph/article/{SEED_SLUG}>", path.read_bytes()
+        rebase = Rebase(iris.base, PUBLIC)
+        for extra in (f'<{iris.base}article/{SEED_SLUG}> <http://schema.org/comment> "{iris.base}x" {graph} .',
+                      f'<http://other.example/x> <http://schema.org/name> "x" {graph} .'):
+            path.write_bytes(original + extra.encode() + b"\n")
+            description = describer(iris.base + f"article/{SEED_SLUG}")
+            assert description.part is not None and not description.part.rebasable(iris.base), extra
+            assert rdf._with_written_part(description.quads, description.part, rebase) is None
+        # a graph whose parts file is gone is compacted as any other
+        path.write_bytes(original)
+        assert describer(iris.base + f"article/{SEED_SLUG}").part.rebasable(iris.base)  # type: ignore[union-attr]
+        (folder / f"{SEED_SLUG}.parts").unlink()
+        description = describer(iris.base + f"article/{SEED_SLUG}")
+        assert description.part is not None and description.part.read() is None
+        assert rdf._with_written_part(description.quads, description.part, None) is None
     finally:
         files.close()
 

@@ -114,6 +114,11 @@ def _ranges(handle: BinaryIO, path: Path) -> dict[str, tuple[int, int]]:
     return ranges
 
 
+def section_range(handle: BinaryIO, name: str) -> tuple[int, int]:
+    """Where section ``name`` is in an open ``.parts`` file: (offset, length)."""
+    return _ranges(handle, Path(handle.name) if isinstance(handle.name, str) else Path("?"))[name]
+
+
 def part_ranges(graph_file: Path) -> dict[str, tuple[int, int]]:
     """Where each section of a graph's ``.parts`` file is: (offset, length) by name."""
     path = parts_path(graph_file)

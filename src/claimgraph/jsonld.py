@@ -10,7 +10,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Sequence
-from functools import cache
+from functools import cache, lru_cache
 from typing import Any
 
 import pyoxigraph as ox
@@ -155,17 +155,22 @@ def jsonld_node_line(node: dict[str, Any]) -> str:
     return "  " + json.dumps(node, ensure_ascii=False, sort_keys=True, separators=(",", ":"))
 
 
-@cache
-def jsonld_head() -> str:
-    """What a JSON-LD document of the dataset starts with: its context, then "@graph": [."""
-    context = json.dumps(JSONLD_CONTEXT, ensure_ascii=False, indent=1).replace("\n", "\n ")
+@lru_cache(maxsize=16)
+def _head(context_json: str) -> str:
+    context = json.dumps(json.loads(context_json), ensure_ascii=False, indent=1).replace("\n", "\n ")
     return '{\n "@context": ' + context + ',\n "@graph": [\n'
+
+
+def jsonld_head(context: list[Any] | None = None) -> str:
+    """What a JSON-LD document of the dataset starts with: its context (the dataset's, unless
+    given), then "@graph": [."""
+    return _head(json.dumps(JSONLD_CONTEXT if context is None else context))
 
 
 JSONLD_TAIL = "\n ]\n}\n"
 
 
-def jsonld_bytes(nodes: Sequence[dict[str, Any]]) -> bytes:
+def jsonld_bytes(nodes: Sequence[dict[str, Any]], context: list[Any] | None = None) -> bytes:
     """A JSON-LD document of compacted ``nodes``, laid out as the dataset dump is: the context
     indented, then one node per line."""
-    return (jsonld_head() + ",\n".join(map(jsonld_node_line, nodes)) + JSONLD_TAIL).encode("utf-8")
+    return (jsonld_head(context) + ",\n".join(map(jsonld_node_line, nodes)) + JSONLD_TAIL).encode("utf-8")

@@ -107,7 +107,7 @@ def write_site(store: ox.Store, iris: Iris, out_dir: Path, version: str) -> Cata
                 if fmt.rdf_format is None:
                     _write(root / target, page_for(description, linker(target), site))
                 else:
-                    _write(root / target, serialize(description.quads, fmt, iris.base))
+                    _write(root / target, serialize(description.quads, fmt, iris.base, part=description.part))
             pages.append(iri)
     finally:
         if graphs:

@@ -17,6 +17,8 @@ from pathlib import Path
 
 import pyoxigraph as ox
 
+from claimgraph.errors import OutputError
+from claimgraph.graphparts import PARTS_SUFFIX, section_range
 from claimgraph.namespaces import CG, Iris
 from claimgraph.queries import internal_query
 
@@ -27,10 +29,33 @@ SHAPES_IRI = "https://claimgraph.example/shapes"
 
 
 @dataclass(frozen=True)
+class GraphPart:
+    """A graph that a description holds whole, with a way to read its part of the JSON-LD dump
+    (one line: its node, holding the graph's nodes, compacted by the build) so that a document
+    need not compact it again; ``nquads`` is the graph's file (``size`` quads, one a line)."""
+
+    graph: ox.NamedNode
+    read: Callable[[], bytes | None]
+    nquads: bytes
+    size: int
+
+    def rebasable(self, base: str) -> bool:
+        """Whether the part's IRIs can be rebased by replacing '"<base>' in its text: no
+        literal holds '"' and the base IRI (in N-Quads, an IRI is never after a '"'), and every
+        subject is under the base IRI, so that rebasing keeps the nodes' order. Checked on
+        the file's bytes when needed (two scans of it: a few tens of microseconds)."""
+        under = b"<" + base.encode()
+        if b'"' + base.encode() in self.nquads:
+            return False
+        return self.nquads.startswith(under) + self.nquads.count(b"\n" + under) == self.size
+
+
+@dataclass(frozen=True)
 class Description:
     iri: str
     quads: list[ox.Quad]
     kind: str  # article | entity | claim | quotation | graph | dataset | ontology | resource
+    part: GraphPart | None = None  # an article's graph, when read from its build file
 
     @property
     def found(self) -> bool:
@@ -50,14 +75,16 @@ class GraphFiles:
         self._fd = os.open(folder, os.O_RDONLY | os.O_DIRECTORY)
 
     def __call__(self, graph_iri: str, slug: str) -> list[ox.Quad] | None:
+        read = self.read(graph_iri, slug)
+        return read[0] if read else None
+
+    def read(self, graph_iri: str, slug: str) -> tuple[list[ox.Quad], bytes] | None:
+        """The graph's quads, and its file's bytes."""
         if slug.startswith((".", "_")) or "/" in slug:  # never another file of the folder
             return None
-        try:
-            fd = os.open(f"{slug}.nq", os.O_RDONLY, dir_fd=self._fd)
-        except OSError:
+        data = self._read(f"{slug}.nq")
+        if data is None:
             return None
-        with open(fd, "rb") as handle:
-            data = handle.read()
         try:
             # lenient: the file is the build's own pyoxigraph output, and checking its IRIs
             # again cost more than half the parse
@@ -66,7 +93,30 @@ class GraphFiles:
             return None
         graph = ox.NamedNode(graph_iri)
         # one graph's sorted file: a file of another graph (or of several) shows it at an end
-        return quads if quads and quads[0].graph_name == graph == quads[-1].graph_name else None
+        return (quads, data) if quads and quads[0].graph_name == graph == quads[-1].graph_name else None
+
+    def _read(self, name: str) -> bytes | None:
+        try:
+            fd = os.open(name, os.O_RDONLY, dir_fd=self._fd)
+        except OSError:
+            return None
+        with open(fd, "rb") as handle:
+            return handle.read()
+
+    def jsonld_part(self, slug: str) -> bytes | None:
+        """The graph's part of the JSON-LD dump, from its ``.parts`` file (None if unreadable)."""
+        try:
+            fd = os.open(f"{slug}{PARTS_SUFFIX}", os.O_RDONLY, dir_fd=self._fd)
+        except OSError:
+            return None
+        try:
+            with open(fd, "rb") as handle:
+                offset, length = section_range(handle, "jsonld")
+                handle.seek(offset)
+                data = handle.read(length)
+        except (OSError, OutputError):
+            return None
+        return data if len(data) == length else None
 
     def close(self) -> None:
         os.close(self._fd)
@@ -224,13 +274,20 @@ class Describer:
             slug = iri[len(iris.base + "article/"):]
             graph = ox.NamedNode(iris.base + "graph/article/" + slug)  # iris.article_graph, without rdflib
             own: list[ox.Quad] = []
-            own_graph, local = None, ()
+            own_graph, local, part = None, (), None
             if "/" not in slug:
                 # The graph's quads come sorted from its file, and are sorted here only when
                 # read from the store. Being one graph's, they sort as one block between the
                 # other graphs' quads.
-                own = (self.graphs(graph.value, slug) if self.graphs else None) \
-                    or sorted(_graph(store, graph.value), key=_sort_key)
+                if isinstance(self.graphs, GraphFiles):
+                    read = self.graphs.read(graph.value, slug)
+                    if read:
+                        own, data = read
+                        files = self.graphs
+                        part = GraphPart(graph, lambda: files.jsonld_part(slug), data, len(own))
+                elif self.graphs:
+                    own = self.graphs(graph.value, slug) or []
+                own = own or sorted(_graph(store, graph.value), key=_sort_key)
                 own_graph, local = graph, article_local_prefixes(iris.base, slug)
             extra = _backlinks(store, iri, graph)
             extra += self._labels(own + extra, iri, own_graph, local)
@@ -239,7 +296,7 @@ class Describer:
             extra = _sorted(extra)
             cut = str(graph)
             before = [q for q in extra if str(q.graph_name) < cut]
-            return Description(iri, before + own + extra[len(before):], kind)
+            return Description(iri, before + own + extra[len(before):], kind, part)
         if kind == "graph":  # its content, and what the metadata says of it (size, provenance)
             quads = _graph(store, iri) + _with_hash_parts(store, iri) + _backlinks(store, iri)
         elif kind == "dataset":

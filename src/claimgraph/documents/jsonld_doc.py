@@ -6,6 +6,12 @@ needs the simple case: properties written as schema.org terms (or prefixed names
 unchanged, value objects otherwise. The result uses the same context as the dataset dump
 (``["https://schema.org", {cg, oa, wd}]``) and the test suite checks, with pyld, that every
 document expands to exactly its quads.
+
+A document served at another address than the dataset's base IRI has its IRIs rebased there.
+Its vocabulary terms are compacted as the dataset's are (``cg:statementKind``), and its
+context names the rebased namespaces (``cg`` → ``<served at>/ontology#``): the same keys on
+every host, so a graph's JSON-LD written once by the build is served anywhere by rebasing the
+IRIs in its text (:mod:`claimgraph.documents.rdf`).
 """
 
 from __future__ import annotations
@@ -130,10 +136,47 @@ class _Rebased(dict[str, str]):
         return written
 
 
+class _Terms(dict[str, Any]):
+    """IRI → its compacted form, made once per document."""
+
+    def __init__(self, make: Callable[[str], Any]) -> None:
+        super().__init__()
+        self.make = make
+
+    def __missing__(self, iri: str) -> Any:
+        made = self[iri] = self.make(iri)
+        return made
+
+
+def _class(iri: str) -> str:
+    return _compact_iri(iri, vocab=True)
+
+
+def _vocabulary_term(iri: str, rebase: Callable[[str], str], compact: Callable[[str], Any]) -> Any:
+    """A class or property IRI as written: compacted as the dataset writes it (the context
+    names the rebased namespaces), or, with no term or prefix for it, rebased in full."""
+    term = compact(iri)
+    written = term[0] if isinstance(term, tuple) else term
+    if written != iri:
+        return term
+    rebased = rebase(iri)
+    return term if rebased == iri else compact(rebased)
+
+
+def document_context(rebase: Callable[[str], str] | None = None) -> list[Any]:
+    """The context of a document whose IRIs ``rebase`` maps: the dataset's, with its own
+    prefixes (cg:) naming the rebased namespaces."""
+    if rebase is None:
+        return JSONLD_CONTEXT
+    return [JSONLD_CONTEXT[0], {name: rebase(namespace) for name, namespace in EXTRA_CONTEXT.items()}]
+
+
 def _one_pass(rows: Iterable[Row], rebase: Callable[[str], str] = _same) -> list[dict[str, Any]]:
     # graph → subject → (compacted node, key → the predicate it holds, values seen)
     graphs: dict[str, dict[str, tuple[dict[str, Any], dict[str, str], set[tuple[str, Any]]]]] = {}
     public = _Rebased(rebase)
+    classes = _Terms(lambda iri: _vocabulary_term(iri, rebase, _class))
+    properties = _Terms(lambda iri: _vocabulary_term(iri, rebase, _property))
     for subject, predicate, obj, graph_name in rows:
         graph = public[graph_name.value] if isinstance(graph_name, ox.NamedNode) else "@default"
         sid = public[subject.value] if isinstance(subject, ox.NamedNode) else f"_:{subject.value}"
@@ -144,14 +187,13 @@ def _one_pass(rows: Iterable[Row], rebase: Callable[[str], str] = _same) -> list
         if entry is None:
             entry = nodes[sid] = ({"id": sid}, {"id": "@id"}, set())
         node, owners, held = entry
-        iri = public[predicate.value]
+        iri = predicate.value
         value: Any
         if iri == _RDF_TYPE and not isinstance(obj, ox.Literal):
-            tid = public[obj.value] if isinstance(obj, ox.NamedNode) else f"_:{obj.value}"
-            key, source, seen = "type", "@type", ("@type", tid)
-            value = _compact_iri(tid, vocab=True)
+            value = classes[obj.value] if isinstance(obj, ox.NamedNode) else f"_:{obj.value}"
+            key, source, seen = "type", "@type", ("@type", value)
         else:
-            key, coerced = _property(iri)
+            key, coerced = properties[iri]
             source, seen = iri, (iri, obj)  # equal terms give equal expanded values, and only they
             value = {"id": public[obj.value]} if isinstance(obj, ox.NamedNode) else _compact_object(obj, coerced)
         if seen in held:
@@ -187,18 +229,32 @@ def compacted_nodes(rows: Sequence[Row], rebase: Callable[[str], str] | None = N
     try:
         return _one_pass(rows, rebase or _same)
     except _Clash:
-        quads = [ox.Quad(*(_rebased(t, rebase) for t in row)) for row in rows]
-        return [compact_node(n) for n in expanded_jsonld(quads)]
+        nodes = [compact_node(n) for n in expanded_jsonld([ox.Quad(*row) for row in rows])]
+        return [_rebased_node(n, rebase) for n in nodes] if rebase else nodes
 
 
-def _rebased(term: Any, rebase: Callable[[str], str] | None) -> Any:
-    return ox.NamedNode(rebase(term.value)) if rebase and isinstance(term, ox.NamedNode) else term
+def _rebased_node(node: dict[str, Any], rebase: Callable[[str], str]) -> dict[str, Any]:
+    """A compacted node with its IRIs rebased, as :func:`_one_pass` writes them: ids, and the
+    keys and types no term or prefix compacts (rebase leaves any other string as it is)."""
+    out: dict[str, Any] = {}
+    for key, value in node.items():
+        if key == "id":
+            out[key] = rebase(value)
+        elif key == "@graph":
+            out[key] = [_rebased_node(n, rebase) for n in value]
+        elif key == "type":
+            out[key] = [rebase(t) for t in value] if isinstance(value, list) else rebase(value)
+        else:
+            values = [{"id": rebase(v["id"])} if isinstance(v, dict) and "id" in v else v
+                      for v in (value if isinstance(value, list) else [value])]
+            out[rebase(key)] = values if isinstance(value, list) else values[0]
+    return out
 
 
 def rows_jsonld(rows: Sequence[Row], rebase: Callable[[str], str] | None = None) -> dict[str, Any]:
     """A JSON-LD document of quads given as term tuples (named graphs kept) with the dataset's
     context, its IRIs mapped by ``rebase``."""
-    return {"@context": JSONLD_CONTEXT, "@graph": compacted_nodes(rows, rebase)}
+    return {"@context": document_context(rebase), "@graph": compacted_nodes(rows, rebase)}
 
 
 def resource_jsonld(quads: Sequence[ox.Quad]) -> dict[str, Any]:

@@ -3,15 +3,18 @@ URLs it is served at (so links resolve on whichever host serves it)."""
 
 from __future__ import annotations
 
+import bisect
 import json
+import re
 from collections.abc import Callable, Iterable
 from dataclasses import dataclass
 
 import pyoxigraph as ox
 
+from claimgraph.documents.describe import GraphPart
 from claimgraph.documents.formats import Format
-from claimgraph.documents.jsonld_doc import compacted_nodes
-from claimgraph.jsonld import jsonld_bytes
+from claimgraph.documents.jsonld_doc import compacted_nodes, document_context
+from claimgraph.jsonld import JSONLD_TAIL, jsonld_bytes, jsonld_head, jsonld_node_line
 from claimgraph.namespaces import PREFIXES
 
 Rewrite = Callable[[str], str]
@@ -82,10 +85,12 @@ class Rebase:
 _TEXT_REBASED = (ox.RdfFormat.N_TRIPLES, ox.RdfFormat.N_QUADS, ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG)
 
 
-def serialize(quads: list[ox.Quad], fmt: Format, public_base: str, rebase: Rebase | None = None) -> bytes:
+def serialize(quads: list[ox.Quad], fmt: Format, public_base: str, rebase: Rebase | None = None,
+              part: GraphPart | None = None) -> bytes:
     """``quads`` in ``fmt`` (an RDF format), in their order; triple formats merge the graphs.
     ``rebase`` maps the dataset's IRIs to the URLs they are served at; the order stays that of
-    the dataset's IRIs, so a document's layout is the same on every host."""
+    the dataset's IRIs, so a document's layout is the same on every host. ``part``: a graph
+    ``quads`` hold whole, whose JSON-LD the build wrote already."""
     if fmt.rdf_format in _TEXT_REBASED and (rebase is None or _rebased_in_text(quads, rebase)):
         # The terms go to pyoxigraph as they are, and the IRIs are rebased in the text it
         # writes: rewriting a few hundred terms one by one in Python cost more than the rest.
@@ -95,7 +100,8 @@ def serialize(quads: list[ox.Quad], fmt: Format, public_base: str, rebase: Rebas
                                prefixes=prefixes if fmt.rdf_format in _WITH_PREFIXES else None)
         return written.replace(b"<" + rebase.source.encode(), b"<" + rebase.target.encode()) if rebase else written
     if fmt.extension == "jsonld":  # rebased as it is written
-        return jsonld_bytes(compacted_nodes([(q.subject, q.predicate, q.object, q.graph_name) for q in quads], rebase))
+        spliced = _with_written_part(quads, part, rebase) if part else None
+        return spliced or jsonld_bytes(compacted_nodes(_rows(quads), rebase), document_context(rebase))
     rows: list[Row] = _rewritten(quads, rebase) if rebase else [
         (q.subject, q.predicate, q.object, q.graph_name) for q in quads]
     assert fmt.rdf_format is not None, f"{fmt.media_type} is not an RDF format"
@@ -109,6 +115,49 @@ def serialize(quads: list[ox.Quad], fmt: Format, public_base: str, rebase: Rebas
 
 
 _WITH_PREFIXES = (ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG, ox.RdfFormat.RDF_XML)
+
+
+def _rows(quads: Iterable[ox.Quad]) -> list[Row]:
+    return [(q.subject, q.predicate, q.object, q.graph_name) for q in quads]
+
+
+def _with_written_part(quads: list[ox.Quad], part: GraphPart, rebase: Rebase | None) -> bytes | None:
+    """The JSON-LD document of ``quads``, with ``part``'s graph taken from the line the build
+    wrote for the dump and only the other graphs compacted here (most of an article's
+    description is its own graph: this is most of the work). The same bytes as compacting
+    everything (tests/test_describe_speed.py checks it); None where that could not be assured.
+
+    The build's line has the dataset's IRIs. Rebased, every IRI in it is a JSON string that
+    starts with the base IRI ('"<base>…'); nothing else there does (``part.rebasable``), so
+    the text is rebased by replacing '"<base>'. Keys and datatypes
+    are never rebased text, so a line with one written as a full IRI under the base is left
+    to the slow path."""
+    if rebase is not None and not (_json_plain(rebase.source) and _json_plain(rebase.target)
+                                   and part.rebasable(rebase.source)):
+        return None
+    line = part.read()
+    if line is None or b"\n" in line:
+        return None
+    if rebase is not None:
+        source = rebase.source.encode()
+        if re.search(rb'"' + re.escape(source) + rb'[^"]*":|"@type":"' + re.escape(source), line):
+            return None
+        line = line.replace(b'"' + source, b'"' + rebase.target.encode())
+    others = [q for q in quads if q.graph_name != part.graph]
+    if any(isinstance(q.graph_name, ox.DefaultGraph) for q in others):
+        return None  # a default-graph node named as the graph would merge with it
+    nodes = compacted_nodes(_rows(others), rebase)
+    name = rebase(part.graph.value) if rebase else part.graph.value
+    at = bisect.bisect_left([node["id"] for node in nodes], name)  # the nodes are in id order
+    lines = [jsonld_node_line(node).encode() for node in nodes]
+    lines.insert(at, line)
+    context = document_context(rebase)
+    return jsonld_head(context).encode() + b",\n".join(lines) + JSONLD_TAIL.encode()
+
+
+def _json_plain(text: str) -> bool:
+    """Whether ``text`` is written in JSON as it is (no escapes)."""
+    return json.dumps(text, ensure_ascii=False)[1:-1] == text
 
 
 def _rebased_in_text(quads: list[ox.Quad], rebase: Rebase) -> bool:

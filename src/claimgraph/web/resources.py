@@ -61,7 +61,7 @@ def render(description: Description, fmt: Format, settings: ServeSettings, site:
         linker = Linker(settings.base_iri, settings.base_url)
         return Document.of(page_for(description, linker, site).encode("utf-8"), "text/html", headers)
     rebase = Rebase(settings.base_iri, settings.base_url) if settings.base_url != settings.base_iri else None
-    body = serialize(description.quads, fmt, settings.base_url, rebase)
+    body = serialize(description.quads, fmt, settings.base_url, rebase, description.part)
     media_type = fmt.media_type + ("; charset=utf-8" if fmt.extension in ("ttl", "nt", "nq", "trig") else "")
     return Document.of(body, media_type, headers)
 
