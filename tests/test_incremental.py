@@ -173,9 +173,30 @@ def test_nothing_changed_reuses_everything(corpus, tmp_path, monkeypatch):
     first = build(corpus, tmp_path / "dist", site=False)
     before = {name: (first.out_dir / name).read_bytes() for name in DUMPS}
     loaded = _count_loads(monkeypatch)
+    mapped: list[int] = []
+    real = claimgraph.assembly.map_metadata
+    monkeypatch.setattr(claimgraph.assembly, "map_metadata", lambda *args: mapped.append(1) or real(*args))
     again = build(corpus, tmp_path / "dist", site=False)
     assert loaded == [] and again.assembled.reused == 10
+    assert mapped == []  # the metadata graph too is the previous build's
     assert {name: (again.out_dir / name).read_bytes() for name in DUMPS} == before
+    # a claim's summary fewer changes a graph's size, and one article fewer the graphs and the
+    # sources: the metadata graph says both, so it is made again, as a fresh build makes it
+    annotations = next(p for p in sorted((corpus / "articles").glob("*.annotations.yaml"))
+                       if "    summary:" in p.read_text(encoding="utf-8"))
+    lines = annotations.read_text(encoding="utf-8").splitlines(keepends=True)
+    lines.remove(next(line for line in lines if line.startswith("    summary:")))
+    annotations.write_text("".join(lines), encoding="utf-8")
+    gone = sorted(p for p in (corpus / "articles").glob("*.txt") if p.stem != annotations.name.split(".")[0])[3]
+    for step in range(2):
+        if step == 1:
+            for source in (corpus / "articles").glob(gone.stem + ".*"):
+                source.unlink()
+        rebuilt = build(corpus, tmp_path / "dist", site=False)
+        assert len(mapped) == step + 1
+        monkeypatch.setattr(claimgraph.assembly, "map_metadata", real)
+        assert_same_output(rebuilt, build(corpus, tmp_path / f"fresh{step}", site=False))
+        monkeypatch.setattr(claimgraph.assembly, "map_metadata", lambda *args: mapped.append(1) or real(*args))
 
 
 def test_a_source_error_in_a_worker_names_its_file_and_line_and_keeps_the_output(corpus, tmp_path):

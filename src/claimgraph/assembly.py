@@ -223,18 +223,26 @@ def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None 
     shared = [registry, ontology] + ([wikidata] if len(wikidata.graph) else [])
     for mapped in shared:
         sizes[str(mapped.iri)] = len(mapped.graph)
+    shared_quads = {str(m.iri): graph_quads(m.graph, m.iri) for m in shared}  # converted once
     built_at = build_time(files, published)
-    metadata = MappedGraph(iris.metadata_graph,
-                           map_metadata(files, iris, {URIRef(k): v for k, v in sizes.items()}, built_at))
-    if cache and len(wikidata.graph):
-        origin = cache.provenance
-        metadata.graph += map_wikidata_provenance(iris, iris.source(CACHE_FILE), origin and origin.source,
-                                                  origin and origin.retrieved)
-    shared_quads = {str(m.iri): graph_quads(m.graph, m.iri) for m in (*shared, metadata)}  # converted once
-    findings += validate_graph(Graph(), (shared_quads[str(ontology.iri)], shared_quads[str(metadata.iri)]),
-                               {}).findings
-    sizes[str(metadata.iri)] = len(metadata.graph)  # after map_metadata: VoID counts the graphs it describes
-    shared_digests = _write_shared(sorted((*shared, metadata), key=lambda m: str(m.iri)), shared_quads,
+    origin = cache.provenance if cache and len(wikidata.graph) else None
+    metadata_iri = str(iris.metadata_graph)
+    metadata_key = _metadata_key(rules, files, sizes, built_at, origin)
+    kept = _kept_metadata(previous, previous_registry, metadata_key, metadata_iri)
+    if kept:
+        shared_quads[metadata_iri], metadata_size, shared_findings = kept
+    else:
+        metadata = map_metadata(files, iris, {URIRef(k): v for k, v in sizes.items()}, built_at)
+        if cache and len(wikidata.graph):
+            metadata += map_wikidata_provenance(iris, iris.source(CACHE_FILE), origin and origin.source,
+                                                origin and origin.retrieved)
+        shared_quads[metadata_iri] = graph_quads(metadata, iris.metadata_graph)
+        metadata_size = len(metadata)
+        shared_findings = validate_graph(Graph(), (shared_quads[str(ontology.iri)], shared_quads[metadata_iri]),
+                                         {}).findings
+    findings += shared_findings
+    sizes[metadata_iri] = metadata_size  # after map_metadata: VoID counts the graphs it describes
+    shared_digests = _write_shared(sorted([*(str(m.iri) for m in shared), metadata_iri]), shared_quads,
                                    graphs_dir, iris, previous, (previous_registry or {}).get("graphs", {}))
     for iri, (path, digest) in shared_digests.items():
         graph_files[iri] = path
@@ -244,7 +252,9 @@ def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None 
             changed.add(iri)
     write_index(work, index, {"key": rules, "graphs": {iri: d for iri, (_, d) in shared_digests.items()},
                               "findings": [finding_to_json(f) for f in registry_findings
-                                           if f.severity != "Violation"]},
+                                           if f.severity != "Violation"],
+                              "metadata": {"key": metadata_key, "size": metadata_size,
+                                           "findings": [finding_to_json(f) for f in shared_findings]}},
                 files.stamps, files.scanned_ns)
     order = {"Violation": 0, "Warning": 1, "Info": 2}
     report = ValidationReport(sorted(set(findings), key=lambda f: (
@@ -253,27 +263,62 @@ def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None 
                      changed, digests)
 
 
-def _write_shared(graphs: list[MappedGraph], quads_of: dict[str, list[ox.Quad]], graphs_dir: Path, iris: Iris,
+def _shared_file(graph_iri: str) -> str:
+    return SHARED_STEM + graph_iri.rsplit("/", 1)[-1] + ".nq"
+
+
+def _metadata_key(rules: str, files: CorpusFiles, sizes: dict[str, int], built_at: datetime,
+                  origin: object) -> str:
+    """Everything the metadata graph is made of besides the rules (which cover the dataset's
+    settings, the non-article sources and the code): the graphs' sizes, the build time, the
+    source files' names and the Wikidata cache's origin. Editing an article's text changes none
+    of them, and the graph (tens of thousands of statements) is then taken from the previous build."""
+    article_sources = sorted(s.relative_path for a in files.articles for s in a.sources)
+    inputs = [rules, built_at.isoformat(), sorted(sizes.items()), [s.relative_path for s in files.sources],
+              article_sources, [str(getattr(origin, name, "")) for name in ("source", "retrieved")]]
+    return hashlib.sha256(json.dumps(inputs).encode()).hexdigest()
+
+
+def _kept_metadata(previous: Path | None, entry: dict | None, key: str, graph_iri: str
+                   ) -> tuple[list[ox.Quad], int, list[Finding]] | None:
+    """The previous build's metadata graph (its quads, size and schema.org check findings),
+    when it was made of the same inputs (``key``) and its file is intact."""
+    record = (entry or {}).get("metadata")
+    digest = (entry or {}).get("graphs", {}).get(graph_iri)
+    if previous is None or not isinstance(record, dict) or record.get("key") != key:
+        return None
+    try:
+        data = (previous / GRAPHS_DIR / _shared_file(graph_iri)).read_bytes()
+        if hashlib.sha256(data).hexdigest() != digest:
+            return None
+        quads = list(ox.parse(data, format=ox.RdfFormat.N_QUADS, lenient=True))
+        return quads, int(record["size"]), [finding_from_json(dict(f)) for f in record.get("findings", [])]
+    except (OSError, SyntaxError, ValueError, KeyError, TypeError):
+        return None
+
+
+def _write_shared(graphs: list[str], quads_of: dict[str, list[ox.Quad]], graphs_dir: Path, iris: Iris,
                   previous: Path | None, before: dict[str, str]) -> dict[str, tuple[Path, str]]:
-    """Write the shared graphs (in IRI order: the merged dumps keep a triple that several of
-    them hold in the first) with their dump parts and one group of search rows. A graph whose
-    bytes, and those of the graphs before it, are as in the ``previous`` build keeps its parts."""
+    """Write the shared graphs (``graphs``, their IRIs in order: the merged dumps keep a triple
+    that several of them hold in the first) with their dump parts and one group of search rows.
+    A graph whose bytes, and those of the graphs before it, are as in the ``previous`` build
+    keeps its parts."""
     written: set[ox.Triple] = set()
     out: dict[str, tuple[Path, str]] = {}
     rows_source: list[ox.Quad] = []
     unchanged_so_far = previous is not None
-    for mapped in graphs:
-        quads = quads_of[str(mapped.iri)]
+    for graph_iri in graphs:
+        quads = quads_of[graph_iri]
         merged = [q.triple for q in quads if q.triple not in written]
         written.update(merged)
-        path = graphs_dir / (SHARED_STEM + str(mapped.iri).rsplit("/", 1)[-1] + ".nq")
+        path = graphs_dir / _shared_file(graph_iri)
         ordered, data = sorted_nquads(quads)
         digest = hashlib.sha256(data).hexdigest()
-        unchanged_so_far = unchanged_so_far and before.get(str(mapped.iri)) == digest
+        unchanged_so_far = unchanged_so_far and before.get(graph_iri) == digest
         path.write_bytes(data)
         if not (unchanged_so_far and previous is not None and _link_parts(previous / GRAPHS_DIR / path.name, path)):
             write_parts(path, ordered, sorted(merged, key=str))
-        out[str(mapped.iri)] = (path, digest)
+        out[graph_iri] = (path, digest)
         rows_source += quads
     (graphs_dir / SHARED_SEARCH).write_text(
         json.dumps(index_rows(rows_source, iris), ensure_ascii=False), encoding="utf-8")
