@@ -124,20 +124,9 @@ def _same(iri: str) -> str:
     return iri
 
 
-class _Rebased(dict[str, str]):
-    """IRIs → as written: each distinct IRI is mapped once, then found by a plain look-up."""
-
-    def __init__(self, rebase: Callable[[str], str]) -> None:
-        super().__init__()
-        self.rebase = rebase
-
-    def __missing__(self, iri: str) -> str:
-        written = self[iri] = self.rebase(iri)
-        return written
-
-
 class _Terms(dict[str, Any]):
-    """IRI → its compacted form, made once per document."""
+    """IRI → as written (rebased, or compacted): each distinct IRI is mapped once per
+    document, then found by a plain look-up."""
 
     def __init__(self, make: Callable[[str], Any]) -> None:
         super().__init__()
@@ -174,7 +163,7 @@ def document_context(rebase: Callable[[str], str] | None = None) -> list[Any]:
 def _one_pass(rows: Iterable[Row], rebase: Callable[[str], str] = _same) -> list[dict[str, Any]]:
     # graph → subject → (compacted node, key → the predicate it holds, values seen)
     graphs: dict[str, dict[str, tuple[dict[str, Any], dict[str, str], set[tuple[str, Any]]]]] = {}
-    public = _Rebased(rebase)
+    public = _Terms(rebase)
     classes = _Terms(lambda iri: _vocabulary_term(iri, rebase, _class))
     properties = _Terms(lambda iri: _vocabulary_term(iri, rebase, _property))
     for subject, predicate, obj, graph_name in rows:
