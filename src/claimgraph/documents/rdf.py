@@ -129,9 +129,8 @@ def _with_written_part(quads: list[ox.Quad], part: GraphPart, rebase: Rebase | N
 
     The build's line has the dataset's IRIs. Rebased, every IRI in it is a JSON string that
     starts with the base IRI ('"<base>…'); nothing else there does (``part.rebasable``), so
-    the text is rebased by replacing '"<base>'. Keys and datatypes
-    are never rebased text, so a line with one written as a full IRI under the base is left
-    to the slow path."""
+    the text is rebased by replacing '"<base>'. A key or a datatype written as a full IRI under
+    the base would be rebased too, unlike compaction's, so such a line is left to compaction."""
     if rebase is not None and not (_json_plain(rebase.source) and _json_plain(rebase.target)
                                    and part.rebasable(rebase.source)):
         return None
