@@ -16,6 +16,7 @@ import pytest
 
 import claimgraph.assembly
 import claimgraph.batches
+import claimgraph.build
 import claimgraph.dumps
 import claimgraph.sources
 from claimgraph.build import BuildResult, build
@@ -107,7 +108,18 @@ def test_a_rebuild_copies_the_unchanged_graphs_from_the_previous_dumps(corpus, t
         return real(path)
 
     monkeypatch.setattr(claimgraph.dumps, "part_ranges", recording)
+    # the start of each dump, up to the edited article, is copied while the article is mapped,
+    # and writing the dumps goes on from there
+    prefilled: list[dict[str, int]] = []
+    real_prefill = claimgraph.build.prefill_dumps
+    monkeypatch.setattr(claimgraph.build, "prefill_dumps",
+                        lambda *a: prefilled.append(real_prefill(*a)) or prefilled[-1])
+    starts: list[int] = []
+    real_write = claimgraph.dumps._write_dump
+    monkeypatch.setattr(claimgraph.dumps, "_write_dump", lambda *a: starts.append(a[-1]) or real_write(*a))
     rebuilt = build(corpus, tmp_path / "dist", site=False)
+    assert len(prefilled) == 1 and sorted(prefilled[0]) == sorted(claimgraph.dumps.DUMP_FORMATS)
+    assert sorted(starts) == sorted(prefilled[0].values())
     # the edited article's parts (and the shared graphs', written again) come from their files;
     # the nine others', from the previous dumps
     articles = {path.stem for iri, path in rebuilt.assembled.graph_files.items() if "/graph/article/" in iri}

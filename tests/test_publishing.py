@@ -21,7 +21,7 @@ def test_a_write_error_leaves_the_previous_output(tmp_path, monkeypatch, capsys)
     build(DATA, out)
     before = snapshot(out)
 
-    def disk_full(files, out_dir, previous_out=None):
+    def disk_full(files, out_dir, previous_out=None, prefilled=None):
         raise OSError(errno.ENOSPC, "No space left on device", str(out_dir / "dataset.nq"))
 
     monkeypatch.setattr(claimgraph.build, "write_dumps", disk_full)

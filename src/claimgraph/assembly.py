@@ -158,11 +158,13 @@ def _by_slug(findings: list[Finding]) -> dict[str, list[Finding]]:
 
 
 def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None = None,
-             previous: Path | None = None, progress: Progress | None = None) -> Assembled:
+             previous: Path | None = None, progress: Progress | None = None,
+             on_reused: Callable[[dict[str, Path]], None] | None = None) -> Assembled:
     """Load, map and validate the sources under ``data_dir``, writing each named graph to
     ``work_dir`` (a temporary folder when not given); ``previous`` is an earlier build output
     whose cache may be reused: an article whose sources, registry and rules are unchanged is
-    not even read."""
+    not even read. ``on_reused`` is given the graphs taken from ``previous`` (IRI → file) as
+    soon as they are known, before the others are made."""
     known, known_at = read_source_stamps(previous) if previous else ({}, 0)
     files = scan_corpus(Path(data_dir), known=known, known_at_ns=known_at)
     iris = Iris(base_iri or files.dataset.base_iri)
@@ -192,6 +194,8 @@ def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None 
         else:
             fresh.append(article)
     changed = {str(iris.article_graph(a.slug)) for a in fresh}
+    if on_reused is not None and previous is not None:
+        on_reused(dict(graph_files))
     for result in _run_batches(list(_batches(fresh, BATCH_SIZE)), files, iris.base, graphs_dir, progress,
                                len(fresh)):
         findings += result.findings

@@ -21,7 +21,7 @@ import contextlib
 import hashlib
 import json
 import os
-from collections.abc import Sequence
+from collections.abc import Mapping, Sequence
 from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
@@ -161,10 +161,13 @@ def _plan(ext: str, graphs: Sequence[_Graph], previous: dict[str, tuple[list[int
     return ops
 
 
-def _write_dump(path: Path, ops: list[_Op], previous_dump: Path | None, size: int) -> list[int]:
-    """Carry out a dump's writes; returns the written file's stamp (inode, size, mtime)."""
-    with path.open("wb", buffering=0) as out, \
+def _write_dump(path: Path, ops: list[_Op], previous_dump: Path | None, size: int, start: int = 0) -> list[int]:
+    """Carry out a dump's writes after its first ``start`` bytes (written already); returns
+    the written file's stamp (inode, size, mtime)."""
+    with path.open("r+b" if start else "wb", buffering=0) as out, \
             (previous_dump.open("rb") if previous_dump else contextlib.nullcontext()) as old:
+        out.truncate(start)
+        out.seek(start)
         for kind, what, start, length in ops:
             if kind == "bytes":
                 _write(out, what)  # type: ignore[arg-type]
@@ -194,13 +197,62 @@ def _previous_layout(previous_out: Path | None) -> dict | None:
         return None
 
 
-def write_dumps(files: Sequence[tuple[str, Path]], out_dir: Path, previous_out: Path | None = None
-                ) -> dict[str, Path]:
+def prefill_dumps(previous_out: Path, out_dir: Path, reused: Mapping[str, Path]) -> dict[str, int]:
+    """Copy into ``out_dir`` the start of each previous dump that a rebuild will keep as it is:
+    its head and the parts of the graphs before the first one not ``reused`` (graph IRI → its
+    file, brought from the previous build). Run while the changed articles are still being
+    read and mapped, on the core that work leaves idle. Returns the bytes written per dump;
+    :func:`write_dumps` uses them only where its own plan starts with those very bytes."""
+    layout = _previous_layout(previous_out)
+    if layout is None:
+        return {}
+    known = layout["graphs"]
+    kept = []
+    for iri in sorted(known):
+        path = reused.get(iri)
+        if path is None or _stamp(path) != known[iri].get("stamp"):
+            break
+        kept.append(known[iri])
+    written: dict[str, int] = {}
+    try:
+        for ext in DUMP_FORMATS:
+            head = _head(ext)
+            end = max((g["offsets"][ext] + g["lengths"][ext] for g in kept if g["lengths"][ext]), default=0)
+            if end <= len(head):
+                continue
+            with (previous_out / f"dataset.{ext}").open("rb") as old, \
+                    (out_dir / f"dataset.{ext}").open("wb", buffering=0) as out:
+                if old.read(len(head)) != head:  # written by another version: start afresh
+                    continue
+                _copy(out, old, 0, end)
+            written[ext] = end
+    except (OSError, KeyError, TypeError):
+        return {}  # the dumps are then written whole
+    return written
+
+
+def _after_prefill(ops: list[_Op], ext: str, prefilled: int) -> list[_Op] | None:
+    """``ops`` less their first ``prefilled`` bytes, when those are the dump's head and then
+    the start of one range of the previous dump, at the same offsets (so the bytes copied
+    ahead are those the plan writes); None otherwise."""
+    head = len(_head(ext))
+    if len(ops) < 2 or ops[0] != ("bytes", _head(ext), 0, 0) or ops[1][0] != "previous":
+        return None
+    _, _, start, length = ops[1]
+    if start != head or not head < prefilled <= start + length:
+        return None
+    rest = start + length - prefilled
+    return ([("previous", None, prefilled, rest)] if rest else []) + ops[2:]
+
+
+def write_dumps(files: Sequence[tuple[str, Path]], out_dir: Path, previous_out: Path | None = None,
+                prefilled: Mapping[str, int] | None = None) -> dict[str, Path]:
     """Write every dump of the named graphs in ``files`` ((graph IRI, N-Quads file) pairs,
     each with its ``.parts`` file beside it) into ``out_dir``, and their layout into
     ``out_dir/cache/dumps.json``; the unchanged graphs' parts are copied from the dumps of
-    ``previous_out`` (the previous output) where it has them. The five dumps are written at once,
-    in threads, since copying is done in the kernel (sendfile), outside the GIL."""
+    ``previous_out`` (the previous output) where it has them, after what :func:`prefill_dumps`
+    wrote (``prefilled``). The five dumps are written at once, in threads, since copying is done
+    in the kernel (sendfile), outside the GIL."""
     paths = {ext: out_dir / f"dataset.{ext}" for ext in DUMP_FORMATS}
     layout = _previous_layout(previous_out)
     known = layout["graphs"] if layout else {}
@@ -221,7 +273,11 @@ def write_dumps(files: Sequence[tuple[str, Path]], out_dir: Path, previous_out: 
             previous = {iri: (old["stamp"], old["offsets"][ext]) for iri, old in known.items()}
             ops = _plan(ext, graphs, previous)
             old_dump = previous_out / path.name if layout and previous_out else None
-            running[ext] = pool.submit(_write_dump, path, ops, old_dump, size)
+            start = (prefilled or {}).get(ext, 0) if old_dump else 0
+            rest = _after_prefill(ops, ext, start) if start else None
+            if rest is None:
+                start = 0
+            running[ext] = pool.submit(_write_dump, path, ops if rest is None else rest, old_dump, size, start)
         written = {ext: done.result() for ext, done in running.items()}  # re-raises a failed write here
     record = {"dumps": written, "graphs": {
         g.iri: {"stamp": g.stamp, "lengths": g.lengths, "offsets": {ext: offsets[ext][i] for ext in DUMP_FORMATS}}
