@@ -208,13 +208,13 @@ def prefill_dumps(previous_out: Path, out_dir: Path, reused: Mapping[str, Path])
         return {}
     known = layout["graphs"]
     kept = []
-    for iri in sorted(known):
-        path = reused.get(iri)
-        if path is None or _stamp(path) != known[iri].get("stamp"):
-            break
-        kept.append(known[iri])
     written: dict[str, int] = {}
     try:
+        for iri in sorted(known):
+            path = reused.get(iri)
+            if path is None or _stamp(path) != known[iri].get("stamp"):
+                break
+            kept.append(known[iri])
         for ext in DUMP_FORMATS:
             head = _head(ext)
             end = max((g["offsets"][ext] + g["lengths"][ext] for g in kept if g["lengths"][ext]), default=0)
@@ -226,7 +226,7 @@ def prefill_dumps(previous_out: Path, out_dir: Path, reused: Mapping[str, Path])
                     continue
                 _copy(out, old, 0, end)
             written[ext] = end
-    except (OSError, KeyError, TypeError):
+    except (OSError, OutputError, KeyError, TypeError, AttributeError):
         return {}  # the dumps are then written whole
     return written
 
