@@ -140,6 +140,17 @@ def test_a_dump_changed_since_the_last_build_is_not_copied_from(corpus, tmp_path
     assert_same_output(rebuilt, build(corpus, tmp_path / "fresh", site=False))
 
 
+def test_a_damaged_dump_layout_means_writing_the_dumps_whole(corpus, tmp_path):
+    first = build(corpus, tmp_path / "dist", site=False)
+    layout_path = first.out_dir / claimgraph.dumps.LAYOUT
+    layout = json.loads(layout_path.read_text(encoding="utf-8"))
+    del next(iter(layout["graphs"].values()))["offsets"]["ttl"]
+    layout_path.write_text(json.dumps(layout), encoding="utf-8")
+    generator.touch_article(corpus)
+    rebuilt = build(corpus, tmp_path / "dist", site=False)
+    assert_same_output(rebuilt, build(corpus, tmp_path / "fresh", site=False))
+
+
 def test_a_rebuild_hashes_again_only_the_sources_that_may_have_changed(corpus, tmp_path, monkeypatch):
     """A source whose size, times and inode are as the last scan saw them keeps its hash;
     an edit that keeps the size is still seen (its change time moves)."""

@@ -128,9 +128,9 @@ def _offsets(ext: str, graphs: Sequence[_Graph]) -> tuple[list[int], int]:
 _Op = tuple[str, object, int, int]
 
 
-def _plan(ext: str, graphs: Sequence[_Graph], previous: dict[str, tuple[list[int], int]]) -> list[_Op]:
-    """The writes that make dump ``ext``: ``previous`` maps a graph IRI to (its stamp, its part's
-    offset in the previous dump) for the graphs that may be copied from there."""
+def _plan(ext: str, graphs: Sequence[_Graph], previous: Mapping[str, dict]) -> list[_Op]:
+    """The writes that make dump ``ext``: ``previous`` maps a graph IRI to its record in the
+    previous dumps' layout (its files' stamp, its parts' offsets and lengths)."""
     separator = _SEPARATOR.get(ext, b"")
     ops: list[_Op] = [("bytes", _head(ext), 0, 0)]
     first = True
@@ -142,8 +142,8 @@ def _plan(ext: str, graphs: Sequence[_Graph], previous: dict[str, tuple[list[int
         first = False
         old = previous.get(graph.iri)
         last = ops[-1]
-        if old is not None and old[0] == graph.stamp:
-            start = old[1]
+        if old is not None and old["stamp"] == graph.stamp:
+            start = old["offsets"][ext]
             # parts next to each other in the previous dump (with the separator between them,
             # as the dump has it): one longer range
             if last[0] == "previous" and last[2] + last[3] + len(gap) == start:
@@ -192,8 +192,14 @@ def _previous_layout(previous_out: Path | None) -> dict | None:
             info = (previous_out / f"dataset.{ext}").stat()
             if layout["dumps"][ext] != [info.st_ino, info.st_size, info.st_mtime_ns]:
                 return None
-        return layout if isinstance(layout.get("graphs"), dict) else None
-    except (OSError, ValueError, KeyError, TypeError):
+        graphs = layout["graphs"]
+        # every record whole, checked once here, so that nothing later trips on a damaged file
+        if not all(isinstance(g["stamp"], list) and all(isinstance(g[key][ext], int) for ext in DUMP_FORMATS
+                                                         for key in ("offsets", "lengths"))
+                   for g in graphs.values()):
+            return None
+        return layout
+    except (OSError, ValueError, KeyError, TypeError, AttributeError):
         return None
 
 
@@ -212,7 +218,7 @@ def prefill_dumps(previous_out: Path, out_dir: Path, reused: Mapping[str, Path])
     try:
         for iri in sorted(known):
             path = reused.get(iri)
-            if path is None or _stamp(path) != known[iri].get("stamp"):
+            if path is None or _stamp(path) != known[iri]["stamp"]:
                 break
             kept.append(known[iri])
         for ext in DUMP_FORMATS:
@@ -259,7 +265,7 @@ def write_dumps(files: Sequence[tuple[str, Path]], out_dir: Path, previous_out: 
     graphs = []
     for iri, path in sorted(files, key=lambda item: item[0]):
         stamp, old = _stamp(path), known.get(iri)
-        if old is not None and old.get("stamp") == stamp and isinstance(old.get("lengths"), dict):
+        if old is not None and old["stamp"] == stamp:
             graphs.append(_Graph(iri, path, stamp, dict(old["lengths"])))
         else:
             ranges = part_ranges(path)
@@ -270,8 +276,7 @@ def write_dumps(files: Sequence[tuple[str, Path]], out_dir: Path, previous_out: 
         running = {}
         for ext, path in paths.items():
             offsets[ext], size = _offsets(ext, graphs)
-            previous = {iri: (old["stamp"], old["offsets"][ext]) for iri, old in known.items()}
-            ops = _plan(ext, graphs, previous)
+            ops = _plan(ext, graphs, known)
             old_dump = previous_out / path.name if layout and previous_out else None
             start = (prefilled or {}).get(ext, 0) if old_dump else 0
             rest = _after_prefill(ops, ext, start) if start else None
