@@ -114,9 +114,9 @@ def _ranges(handle: BinaryIO, path: Path) -> dict[str, tuple[int, int]]:
     return ranges
 
 
-def section_range(handle: BinaryIO, name: str) -> tuple[int, int]:
-    """Where section ``name`` is in an open ``.parts`` file: (offset, length)."""
-    return _ranges(handle, Path(handle.name) if isinstance(handle.name, str) else Path("?"))[name]
+def section_range(handle: BinaryIO, path: Path, name: str) -> tuple[int, int]:
+    """Where section ``name`` is in ``path``, a ``.parts`` file open as ``handle``: (offset, length)."""
+    return _ranges(handle, path)[name]
 
 
 def part_ranges(graph_file: Path) -> dict[str, tuple[int, int]]:

@@ -111,7 +111,7 @@ class GraphFiles:
             return None
         try:
             with open(fd, "rb") as handle:
-                offset, length = section_range(handle, "jsonld")
+                offset, length = section_range(handle, Path(f"{slug}{PARTS_SUFFIX}"), "jsonld")
                 handle.seek(offset)
                 data = handle.read(length)
         except (OSError, OutputError):
