@@ -24,9 +24,11 @@ from claimgraph.queries import (
     format_result,
     list_federated_queries,
     list_queries,
+    remote_rows,
     run_query,
     run_remote_query,
 )
+from claimgraph.query_pages import RowsRunner, is_paged, run_page, store_runner
 from claimgraph.remote.auth import SCHEMES
 from claimgraph.validation import ValidationReport
 
@@ -72,6 +74,8 @@ def _parser() -> argparse.ArgumentParser:
     p.add_argument("--param", action="append", default=[], metavar="KEY=VALUE",
                    help="a query parameter (repeatable)")
     p.add_argument("--format", choices=("table", "csv", "json"), default="table")
+    p.add_argument("--page", type=int, metavar="N",
+                   help="only page N (from 1) of a long listing; without it, the whole answer")
     p.add_argument("--out", type=Path, default=Path("dist"), help="the build output to query (default: dist/)")
     p.add_argument("--endpoint", metavar="URL", help="run on this SPARQL endpoint instead of the built store")
     p.add_argument("--base-iri", help="with --endpoint and no build: the base IRI entity keys expand under")
@@ -210,16 +214,26 @@ def _cmd_query(args: argparse.Namespace) -> int:
 
         base = args.base_iri or _built_base(args.out)
         client = RemoteSparql(args.endpoint, args.timeout, find_credentials(args.endpoint, args.auth))
-        result = run_remote_query(client, query, bind_parameters(query, values, base))
+        run_rows: RowsRunner = lambda q, rows: remote_rows(client, q, rows)  # noqa: E731
+    else:
+        store_path = args.out / STORE_DIR
+        if not store_path.is_dir():
+            raise OutputError("no built store here: run 'claimgraph build' first", store_path)
+        base = _built_base(args.out)
+        store = ox.Store.read_only(str(store_path))
+        run_rows = store_runner(store)
+    bindings = bind_parameters(query, values, base)
+    if args.page is None:
+        result = run_remote_query(client, query, bindings) if args.endpoint else run_query(store, query, bindings)
         sys.stdout.write(format_result(result, args.format, base))
         return EXIT_OK
-    store_path = args.out / STORE_DIR
-    if not store_path.is_dir():
-        raise OutputError("no built store here: run 'claimgraph build' first", store_path)
-    store = ox.Store.read_only(str(store_path))
-    base = _built_base(args.out)
-    result = run_query(store, query, bind_parameters(query, values, base))
+    if not is_paged(query, bindings):
+        raise QueryError(f"query '{query.name}' with these parameters comes whole, not in pages: "
+                         "leave out --page", query.path)
+    result, page = run_page(run_rows, query, bindings, args.page)
     sys.stdout.write(format_result(result, args.format, base))
+    if args.format == "table":
+        sys.stdout.write(f"({page.label(query.page.description if query.page else '')})\n")
     return EXIT_OK
 
 

@@ -5,6 +5,10 @@ A query file starts with comment lines that document it::
     # title: Claims by a person
     # description: Every claim attributed to a person, with the article it appears in.
     # param: ?person (entity, optional) the claimant: a registry key such as ilham-aliyev, or an IRI
+    # page: ?article (20, keys=pages/articles-by-date.rq) articles, oldest first
+
+A ``page`` line makes a long listing answer a page at a time (``claimgraph.query_pages``): the
+keys query lists the values of ``?article`` in the listing's order, and a page binds 20 of them.
 
 Parameters are passed as SPARQL variable substitutions (pyoxigraph's ``substitutions``), never
 pasted into the query text. A parameter left out leaves its variable free, so an optional
@@ -33,7 +37,7 @@ if TYPE_CHECKING:
     from claimgraph.remote.sparql import RemoteSparql
 
 PARAM_TYPES = ("entity", "iri", "string", "integer", "date", "language")
-_HEADER_RE = re.compile(r"^#\s*(title|description|param):\s*(.*)$")
+_HEADER_RE = re.compile(r"^#\s*(title|description|param|page):\s*(.*)$")
 _PARAM_RE = re.compile(r"^\?([A-Za-z_][A-Za-z0-9_]*)\s*\(([^)]*)\)\s*(.*)$")
 _QUERY_FORM_RE = re.compile(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
 
@@ -48,6 +52,17 @@ class QueryParameter:
 
 
 @dataclass(frozen=True)
+class QueryPage:
+    """How a listing is paged: ``size`` values of ``variable`` per page, in the order the query
+    file ``keys`` (a path relative to the query's folder) lists them."""
+
+    variable: str
+    size: int
+    keys: Path
+    description: str
+
+
+@dataclass(frozen=True)
 class NamedQuery:
     name: str
     path: Path
@@ -55,6 +70,7 @@ class NamedQuery:
     description: str
     parameters: tuple[QueryParameter, ...]
     text: str
+    page: QueryPage | None = None
 
     @property
     def form(self) -> str:
@@ -67,6 +83,7 @@ def load_query(path: Path) -> NamedQuery:
     text = read_text(path)
     fields: dict[str, list[str]] = {"title": [], "description": []}
     params: list[QueryParameter] = []
+    page = None
     last = None
     for number, line in enumerate(text.splitlines(), start=1):
         if not line.startswith("#"):
@@ -76,6 +93,9 @@ def load_query(path: Path) -> NamedQuery:
             key, value = match.groups()
             if key == "param":
                 params.append(_parse_param(value, path, number))
+                last = None
+            elif key == "page":
+                page = _parse_page(value, path, number, text)
                 last = None
             else:
                 fields[key].append(value.strip())
@@ -87,7 +107,7 @@ def load_query(path: Path) -> NamedQuery:
     if not fields["description"]:
         raise SourceError("the query's header has no '# description:' line", path, 1)
     return NamedQuery(path.stem, path, " ".join(fields["title"]), " ".join(fields["description"]),
-                      tuple(params), text)
+                      tuple(params), text, page)
 
 
 @cache
@@ -108,6 +128,24 @@ def _parse_param(spec: str, path: Path, line: int) -> QueryParameter:
         raise SourceError(f"parameter ?{name} needs a type, one of: {', '.join(PARAM_TYPES)}", path, line)
     default = next((p.split("=", 1)[1].strip() for p in parts[1:] if p.startswith("default=")), None)
     return QueryParameter(name, parts[0], "required" in parts[1:], default, description.strip())
+
+
+def _parse_page(spec: str, path: Path, line: int, text: str) -> QueryPage:
+    form = "a page line reads '# page: ?name (SIZE, keys=FILE.rq) description'"
+    match = _PARAM_RE.match(spec.strip())
+    if not match:
+        raise SourceError(form, path, line)
+    name, options, description = match.groups()
+    parts = [p.strip() for p in options.split(",")]
+    keys = next((p.split("=", 1)[1].strip() for p in parts[1:] if p.startswith("keys=")), "")
+    if len(parts) != 2 or not parts[0].isdigit() or int(parts[0]) < 1 or not keys:
+        raise SourceError(form, path, line)
+    keys_path = path.parent / keys
+    if not keys_path.is_file():
+        raise SourceError(f"the page's keys query {keys} is not a file next to this query", path, line)
+    if not re.search(rf"[?$]{name}\b", text.split("\n", line)[-1]):
+        raise SourceError(f"the query pages by ?{name}, which its text never uses", path, line)
+    return QueryPage(name, int(parts[0]), keys_path, description.strip())
 
 
 def queries_dir() -> Path:
@@ -211,18 +249,29 @@ def run_query(store: ox.Store, query: NamedQuery, bindings: dict | None = None) 
 
 
 def _evaluate(store: ox.Store, query: NamedQuery, bindings: dict, as_values: bool = True) -> QueryResult:
-    try:
-        # Parameters go in as a VALUES block of terms written by pyoxigraph (the binding
-        # mechanism used for remote stores too): pyoxigraph's substitutions are planned far
-        # worse for some queries (claim-anchor: 80 s against 0.1 s at 100 articles).
-        if as_values:
-            from claimgraph.remote.sparql import bind_values  # remote imports this module: import late
+    # Parameters go in as a VALUES block of terms written by pyoxigraph (the binding mechanism
+    # used for remote stores too): pyoxigraph's substitutions are planned far worse for some
+    # queries (claim-anchor: 80 s against 0.1 s at 100 articles).
+    if as_values:
+        return evaluate_rows(store, query, [{v.value if isinstance(v, ox.Variable) else str(v): t
+                                             for v, t in bindings.items()}])
+    return _answer(store, query, query.text, bindings)
 
-            text = bind_values(query.text, {v.value if isinstance(v, ox.Variable) else str(v): t
-                                            for v, t in bindings.items()})
-            answer = store.query(text, use_default_graph_as_union=True)
+
+def evaluate_rows(store: ox.Store, query: NamedQuery, rows: list[dict[str, ox.NamedNode | ox.Literal]]
+                  ) -> QueryResult:
+    """Run ``query`` with its variables bound to each of ``rows`` in turn (one VALUES block)."""
+    from claimgraph.remote.sparql import bind_values  # remote imports this module: import late
+
+    return _answer(store, query, bind_values(query.text, rows), None)
+
+
+def _answer(store: ox.Store, query: NamedQuery, text: str, substitutions: dict | None) -> QueryResult:
+    try:
+        if substitutions:
+            answer = store.query(text, use_default_graph_as_union=True, substitutions=substitutions)
         else:
-            answer = store.query(query.text, use_default_graph_as_union=True, substitutions=bindings)
+            answer = store.query(text, use_default_graph_as_union=True)
         if isinstance(answer, ox.QueryBoolean):
             return QueryResult([], [], bool(answer))
         if not isinstance(answer, ox.QuerySolutions):
@@ -281,9 +330,13 @@ def run_remote_query(client: RemoteSparql, query: NamedQuery, bindings: dict | N
     if query.form not in ("SELECT", "ASK"):
         raise QueryError(f"query '{query.name}' is a {query.form}; named queries are SELECT or ASK",
                          query.path)
-    values = {variable.value: term for variable, term in (bindings or {}).items()}
+    return remote_rows(client, query, [{variable.value: term for variable, term in (bindings or {}).items()}])
+
+
+def remote_rows(client: RemoteSparql, query: NamedQuery, rows: list[dict]) -> QueryResult:
+    """``query`` on a remote endpoint, its variables bound to each of ``rows`` (a VALUES block)."""
     try:
-        answer = client.select(query.text, values)
+        answer = client.select(query.text, rows)
     except ValueError as exc:  # a binding that cannot be written as SPARQL
         raise QueryError(f"query '{query.name}': {exc}", query.path) from exc
     if answer.boolean is not None:

@@ -3,7 +3,7 @@
 from __future__ import annotations
 
 import json
-from dataclasses import dataclass
+from dataclasses import dataclass, field
 from pathlib import Path
 
 from markupsafe import Markup, escape
@@ -52,6 +52,8 @@ class QueryAnswer:
     rows: list[dict[str, dict]]  # SPARQL JSON bindings
     error: str | None = None
     truncated: bool = False
+    page: str | None = None  # e.g. "page 2 of 6: articles 21–40 of 120", for a paged listing
+    links: dict[str, str] = field(default_factory=dict)  # rel (first, prev, next, last) → URL
 
 
 def query_page(query: NamedQuery, values: dict[str, str], answer: QueryAnswer | None, linker: Linker,
