@@ -53,7 +53,7 @@ PAGED = [q for q in list_queries() if q.page is not None]
 
 def test_the_long_listings_are_paged() -> None:
     assert {q.name for q in PAGED} >= {"claims", "checkable-claims", "quotations", "reported-speech", "stances",
-                                       "article-overview", "claims-about-entity"}
+                                       "article-overview", "claims-about-entity", "timeline"}
 
 
 @pytest.mark.parametrize("query", PAGED, ids=lambda q: q.name)
@@ -107,6 +107,9 @@ def test_the_keys_queries_answer_on_the_seed(two_article_build: BuildResult, two
     section = bind_parameters(about, {"entity": "section-907"}, base)
     keys = store_runner(seed_store)(about, [{"entity": section[ox.Variable("entity")]}]).rows
     assert [row["article"].value for row in keys] == [f"{base}article/{SEED_SLUG}"]
+    dates = keys_query(find_query("timeline").page.keys)
+    assert [row["date"].value for row in store_runner(seed_store)(dates, [{}]).rows] == [
+        "1992", "1993", "2001-09-11", "2002", "2026-01-05"]
     nobody = ox.NamedNode(f"{base}entity/nobody-at-all")
     assert store_runner(seed_store)(about, [{"entity": nobody}]).rows == []
     # the seed's answer through a page is the unpaged one
