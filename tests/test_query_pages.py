@@ -53,7 +53,7 @@ PAGED = [q for q in list_queries() if q.page is not None]
 
 def test_the_long_listings_are_paged() -> None:
     assert {q.name for q in PAGED} >= {"claims", "checkable-claims", "quotations", "reported-speech", "stances",
-                                       "article-overview", "claims-about-entity", "timeline"}
+                                       "article-overview", "claims-about-entity", "timeline", "people"}
 
 
 @pytest.mark.parametrize("query", PAGED, ids=lambda q: q.name)
@@ -90,7 +90,7 @@ def test_a_bound_page_variable_or_a_parameter_the_keys_do_not_take_answers_whole
     assert not is_paged(claims, bind_parameters(claims, {"article": f"{base}article/x"}, base))
     assert not is_paged(quotations, bind_parameters(quotations, {"speaker": "someone"}, base))
     assert is_paged(about, bind_parameters(about, {"entity": "someone"}, base))
-    assert not is_paged(find_query("people"), {})
+    assert not is_paged(find_query("entities"), {})  # ordered by a count: no keys give its order
 
 
 def test_the_keys_queries_answer_on_the_seed(two_article_build: BuildResult, two_article_store: ox.Store,
@@ -110,6 +110,10 @@ def test_the_keys_queries_answer_on_the_seed(two_article_build: BuildResult, two
     dates = keys_query(find_query("timeline").page.keys)
     assert [row["date"].value for row in store_runner(seed_store)(dates, [{}]).rows] == [
         "1992", "1993", "2001-09-11", "2002", "2026-01-05"]
+    names = keys_query(find_query("people").page.keys)
+    people = [row["name"].value for row in store_runner(seed_store)(names, [{}]).rows]
+    assert people == sorted(people) and len(people) == len(set(people)) > 1
+    assert set(people) >= set(ask(seed_store, seed_build, "people").values("name"))
     nobody = ox.NamedNode(f"{base}entity/nobody-at-all")
     assert store_runner(seed_store)(about, [{"entity": nobody}]).rows == []
     # the seed's answer through a page is the unpaged one
@@ -187,4 +191,4 @@ def test_pages_over_http(corpus_build: BuildResult) -> None:
 
         listed = {q["name"]: q for q in client.get("queries/", params={"format": "json"}).json()["queries"]}
         assert listed["claims"]["pages"] == {"by": "article", "size": 20, "of": "articles"}
-        assert listed["people"]["pages"] is None
+        assert listed["entities"]["pages"] is None
