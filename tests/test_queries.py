@@ -32,7 +32,7 @@ from conftest import DATA, EXTRA_SLUG, SEED_SLUG, ask
 EXPECTED_QUERIES = {
     "article-overview", "claims", "quotations", "claims-by-person", "claims-about-entity",
     "entities", "people", "timeline", "stances", "claim-anchor", "to-reconcile",
-    "dataset-statistics", "checkable-claims", "reported-speech", "outlets-on-topic",
+    "dataset-statistics", "checkable-claims", "reported-speech", "outlets-on-topic", "graph-sizes",
 }
 
 
@@ -109,6 +109,7 @@ def sample_params(result: BuildResult) -> dict[str, str]:
         "speaker": "ilham-aliyev",
         "entity": "section-907",
         "topic": "section-907",
+        "graph": str(result.assembled.iris.article_graph(article.slug)),
     }
 
 
@@ -150,7 +151,7 @@ def test_query_headers_name_no_value_into_the_text(seed_build: BuildResult) -> N
     for query in list_queries():
         body = query_body(query)
         assert base + "entity/" not in body and base + "article/" not in body, query.name
-        assert "GRAPH" not in body or query.name == "dataset-statistics", query.name
+        assert "GRAPH" not in body or query.name in ("dataset-statistics", "graph-sizes"), query.name
 
 
 def test_queries_use_only_existing_schema_org_and_claimgraph_terms() -> None:
@@ -451,7 +452,7 @@ def test_to_reconcile_leaves_out_entities_without_an_item(two_article_build: Bui
     assert not keys & {"caspian-ledger", "kasim-thornvale", "odile-marchetti-rahm"}  # all no-item
 
 
-# ---------------------------------------------------------------- dataset-statistics
+# ---------------------------------------------------------------- dataset-statistics, graph-sizes
 
 def published_dataset(result: BuildResult) -> Dataset:
     """The build's TriG dump, read back with rdflib (not with the store the queries run on)."""
@@ -467,8 +468,12 @@ def test_dataset_statistics(which: str, request: pytest.FixtureRequest) -> None:
     result: BuildResult = request.getfixturevalue("seed_build" if which == "seed" else "two_article_build")
     store: ox.Store = request.getfixturevalue("seed_store" if which == "seed" else "two_article_store")
     rows = ask(store, result, "dataset-statistics").rows
-    per_graph = {r["graph"].value: int(r["value"].value) for r in rows if "graph" in r}
-    totals = {r["statistic"].value: int(r["value"].value) for r in rows if "graph" not in r}
+    sizes = ask(store, result, "graph-sizes").rows
+    per_graph = {r["graph"].value: int(r["triples"].value) for r in sizes}
+    assert [(-int(r["triples"].value), r["graph"].value) for r in sizes] == sorted(
+        (-size, graph) for graph, size in per_graph.items())
+    totals = {r["statistic"].value: int(r["value"].value) for r in rows}
+    assert len(totals) == len(rows) == 7
     dataset = published_dataset(result)
     counted = Counter(str(q[3]) for q in dataset.quads((None, None, None, None)))
     assert per_graph == dict(counted)
@@ -488,8 +493,11 @@ def test_dataset_statistics(which: str, request: pytest.FixtureRequest) -> None:
     assert totals["events"] == sum(len(a.events) for a in articles)
     assert totals["stances"] == sum(len(a.stances) for a in articles)
     assert totals["entities"] == len(corpus(result).entities)
-    assert [r["statistic"].value for r in rows][-6:] == [
-        "articles", "claims", "quotations", "events", "stances", "entities"]
+    assert [r["statistic"].value for r in rows] == [
+        "triples", "articles", "claims", "quotations", "events", "stances", "entities"]
+    metadata_only = ask(store, result, "graph-sizes", graph=metadata_iri).rows
+    assert [(r["graph"].value, int(r["triples"].value)) for r in metadata_only] == [
+        (metadata_iri, per_graph[metadata_iri])]
 
 
 # ---------------------------------------------------------------- checkable-claims

@@ -53,7 +53,8 @@ PAGED = [q for q in list_queries() if q.page is not None]
 
 def test_the_long_listings_are_paged() -> None:
     assert {q.name for q in PAGED} >= {"claims", "checkable-claims", "quotations", "reported-speech", "stances",
-                                       "article-overview", "claims-about-entity", "timeline", "people"}
+                                       "article-overview", "claims-about-entity", "timeline", "people",
+                                       "graph-sizes"}
 
 
 @pytest.mark.parametrize("query", PAGED, ids=lambda q: q.name)
@@ -110,6 +111,10 @@ def test_the_keys_queries_answer_on_the_seed(two_article_build: BuildResult, two
     dates = keys_query(find_query("timeline").page.keys)
     assert [row["date"].value for row in store_runner(seed_store)(dates, [{}]).rows] == [
         "1992", "1993", "2001-09-11", "2002", "2026-01-05"]
+    graphs = keys_query(find_query("graph-sizes").page.keys)
+    sizes = [int(row["triples"].value) for row in store_runner(seed_store)(graphs, [{}]).rows]
+    assert sizes == sorted(set(sizes), reverse=True)
+    assert set(sizes) == {int(size) for size in ask(seed_store, seed_build, "graph-sizes").values("triples")}
     names = keys_query(find_query("people").page.keys)
     people = [row["name"].value for row in store_runner(seed_store)(names, [{}]).rows]
     assert people == sorted(people) and len(people) == len(set(people)) > 1
