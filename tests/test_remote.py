@@ -40,7 +40,7 @@ from claimgraph.remote import (
     read_build,
 )
 from claimgraph.remote.graphs import graph_hash
-from claimgraph.remote.sparql import bind_values, where_group_start
+from claimgraph.remote.sparql import bind_values, query_form, where_group_start
 from claimgraph.remote.state import Published, parse_state, state_graph_iri, state_triples
 from claimgraph.remote.stores import sparql_counts
 from conftest import EXTRA_SLUG, SEED_SLUG, copy_data, open_store
@@ -233,6 +233,12 @@ def test_publish_then_every_query_gives_the_same_rows(target: Target, two_articl
     local_csv = capsys.readouterr().out
     assert main(["query", "quotations", "--out", dist, "--format", "csv", "--endpoint", target.server.query]) == 0
     assert capsys.readouterr().out == local_csv
+    # a page of a listing, too: its keys and its page both from the endpoint
+    assert main(["query", "claims", "--out", dist, "--format", "csv", "--page", "1"]) == 0
+    local_page = capsys.readouterr().out
+    assert main(["query", "claims", "--out", dist, "--format", "csv", "--page", "1",
+                 "--endpoint", target.server.query]) == 0
+    assert capsys.readouterr().out == local_page and local_page.count("\n") > 10
 
 
 @pytest.mark.parametrize("target", STORES, indirect=True)
@@ -476,6 +482,12 @@ def test_remote_sparql_client_binds_values_and_constructs(oxigraph: OxigraphServ
     several = client.select("SELECT ?a WHERE { ?a a <http://schema.org/OpinionNewsArticle> }",
                             [{"a": article}, {"a": ox.NamedNode("https://nowhere.example/x")}])
     assert [r["a"] for r in several.rows] == [article]
+    # a header whose comment lines name another query form: the form is the query's, not the
+    # comments' (SPARQLWrapper skips every other line of a comment block)
+    commented = ("# title: t\n# description: what VoID does not describe\n#   and so on\n"
+                 "SELECT ?a WHERE { ?a a <http://schema.org/OpinionNewsArticle> }")
+    assert [r["a"] for r in client.select(commented, {"a": article}).rows] == [article]
+    assert query_form(commented) == "SELECT"  # Virtuoso answered the guessed DESCRIBE with no body
 
 
 # ---------------------------------------------------------------- units
@@ -563,8 +575,9 @@ def test_serve_over_the_remote_store(target: Target, two_article_build: BuildRes
         sparql.setReturnFormat(JSON)
         count = sparql.queryAndConvert()["results"]["bindings"][0]["n"]["value"]
         assert int(count) == 4
-        answer = httpx.get(url + "queries/quotations", params={"format": "json"}, timeout=30).json()
-        assert len(answer["results"]["bindings"]) == 4
+        answer = httpx.get(url + "queries/quotations", params={"format": "json"}, timeout=30)
+        assert len(answer.json()["results"]["bindings"]) == 4
+        assert answer.headers["claimgraph-page"] == "1/1"  # paged: its keys came from the store too
         assert httpx.get(url + "article/nothing-here", headers={"Accept": "text/turtle"}).status_code == 404
 
 

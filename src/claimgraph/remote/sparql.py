@@ -190,6 +190,16 @@ def parse_json_results(document: Mapping[str, Any]) -> Solutions:
 
 # ---------------------------------------------------------------- the client
 
+_FORM_RE = re.compile(r"\b(SELECT|CONSTRUCT|DESCRIBE|ASK)\b", re.IGNORECASE)
+
+
+def query_form(text: str) -> str:
+    """SELECT, CONSTRUCT, DESCRIBE or ASK: the first such keyword outside comment lines."""
+    body = "\n".join(line for line in text.splitlines() if not line.lstrip().startswith("#"))
+    match = _FORM_RE.search(body)
+    return match.group(1).upper() if match else "SELECT"
+
+
 class _Wrapper(SPARQLWrapper):
     """SPARQLWrapper sending through our own opener: its DIGEST mode would install a global
     urllib opener (shared by every thread of a server), and its timeout is whole seconds."""
@@ -252,6 +262,10 @@ class RemoteSparql:
     def _send(self, text: str, accept: str | None) -> tuple[bytes, str]:
         wrapper = _Wrapper(self.endpoint, self._opener, self.timeout)
         wrapper.setQuery(text)
+        # SPARQLWrapper guesses the form after dropping comment lines, but drops only every
+        # other line of a comment block: "does not describe" in a query's header made a SELECT
+        # a DESCRIBE, sent with Accept */*. The form comes from the text without comments.
+        wrapper.queryType = query_form(text)
         wrapper.setMethod(POST)  # queries with VALUES blocks outgrow a URL
         wrapper.setRequestMethod(URLENCODED)
         wrapper.setOnlyConneg(True)  # no 'format=json' parameters: some stores reject them
