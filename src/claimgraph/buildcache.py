@@ -44,7 +44,7 @@ def rules_digest(corpus: Corpus | CorpusFiles, base: str) -> str:
 
 # code that never shapes a cached graph, its dump parts or its search rows
 _NOT_GRAPH_CODE = ("web/", "remote/", "linking/", "cli.py", "site.py", "build.py", "dumps.py", "publishing.py",
-                   "__main__.py")
+                   "query_pages.py", "__main__.py")
 
 
 @cache

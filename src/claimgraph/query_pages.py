@@ -73,12 +73,21 @@ def key_bindings(query: NamedQuery, bindings: dict[ox.Variable, Term]) -> dict[o
 
 
 def read_keys(result: QueryResult, query: NamedQuery) -> list[Term]:
-    """The page keys from the keys query's answer: its first column, in order."""
+    """The page keys from the keys query's answer: its first column, in order, each once (a
+    key listed twice would put its rows on two pages)."""
+    where = query.page.keys if query.page else query.path
     if not result.variables:
-        raise QueryError(f"the keys query of '{query.name}' is not a SELECT",
-                         query.page.keys if query.page else query.path)
+        raise QueryError(f"the keys query of '{query.name}' is not a SELECT", where)
     column = result.variables[0]
-    return [row[column] for row in result.rows if column in row]  # type: ignore[misc]
+    keys: dict[Term, None] = {}
+    for row in result.rows:
+        key = row.get(column)
+        if isinstance(key, ox.NamedNode | ox.Literal):
+            keys[key] = None
+        elif key is not None:  # a blank node cannot be bound in a VALUES block
+            raise QueryError(f"the keys query of '{query.name}' gave a blank node; keys are IRIs or literals",
+                             where)
+    return list(keys)
 
 
 def page_of(query: NamedQuery, keys: list[Term], number: int) -> Page:
