@@ -700,9 +700,10 @@ def render(results: dict[str, object]) -> str:
                       else f">{fig['timeout_s']:g} s" if "timeout_s" in fig
                       else ("error" if "error" in fig else "skipped" if "skipped" in fig else "n/a") for fig in figs]
             # a paged listing: what a client asking for a page waits (keys query included)
-            row(label.format(f"{name} (a page)" if paged else name), values)
+            row(label.format(name).replace(" (ms)", ", a page (ms)").replace(", median", "") if paged
+                else label.format(name), values)
             if any("whole_ms" in fig for fig in figs):
-                row(f"query {name}, whole answer, once (ms)", [_num(fig.get("whole_ms"), "{:,.1f}") for fig in figs])
+                row(f"query {name}, whole, once (ms)", [_num(fig.get("whole_ms"), "{:,.1f}") for fig in figs])
     # where the build's time goes
     for n in ns:
         stages = get(sizes[n], "stages") or []

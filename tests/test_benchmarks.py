@@ -152,8 +152,8 @@ def test_bench_quick_runs_end_to_end(tmp_path: Path) -> None:
     out = proc.stdout
     for row in ("full build (s)", "full build per 1,000 articles (s)", "peak memory, build process (MiB)",
                 "incremental rebuild, 1 article edited (s)", "SHACL validation / 1,000 articles (s)",
-                "store load, pyoxigraph bulk_load (s)", "query claims, median (ms)",
-                "query stances after the rebuild (ms)",
+                "store load, pyoxigraph bulk_load (s)", "query claims, a page (ms)", "query claims, whole, once (ms)",
+                "query stances after the rebuild, a page (ms)", "query to-reconcile, median (ms)",
                 "query dataset-statistics, median (ms)", "build stages at N=20",
                 "deref article (Turtle), 1 conn", "deref article (JSON-LD), 4 conn", "simple SELECT, 1 conn",
                 "top-20 mentioned (aggregate), 4 conn", "vs oxigraph", "vs rdflib-ep"):
