@@ -210,3 +210,23 @@ def test_pages_over_http(corpus_build: BuildResult) -> None:
         listed = {q["name"]: q for q in client.get("queries/", params={"format": "json"}).json()["queries"]}
         assert listed["claims"]["pages"] == {"by": "article", "size": 20, "of": "articles"}
         assert listed["entities"]["pages"] is None
+
+
+def test_the_server_runs_a_listings_keys_query_once(corpus_build: BuildResult,
+                                                    monkeypatch: pytest.MonkeyPatch) -> None:
+    import claimgraph.web.named_queries as named_queries
+
+    asked: list[Path] = []
+
+    def counting(path: Path) -> NamedQuery:
+        asked.append(path)
+        return keys_query(path)
+
+    monkeypatch.setattr(named_queries, "keys_query", counting)
+    with running_app(corpus_build.out_dir) as url, httpx.Client(base_url=url, timeout=30) as client:
+        for number in ("1", "2", "3", "2"):
+            assert client.get("queries/claims", params={"page": number, "format": "csv"}).status_code == 200
+        # stances pages by the same keys query as claims: its keys are kept already
+        assert client.get("queries/stances", params={"format": "csv"}).status_code == 200
+        assert client.get("queries/timeline", params={"format": "csv"}).status_code == 200
+    assert asked == [find_query("claims").page.keys, find_query("timeline").page.keys]

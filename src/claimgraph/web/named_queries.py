@@ -30,7 +30,9 @@ from claimgraph.web.settings import ServeSettings
 
 RESULT_TYPES = {"json": "application/sparql-results+json", "csv": "text/csv", "html": "html"}
 KEYS_LIMIT = 10_000_000  # page keys a listing may have (the keys query is ours, not a client's)
-KEYS_KEPT = 32  # keys lists kept per server: the store does not change while it is served
+# Keys lists are kept while the embedded store is served (it does not change under the
+# server), up to this many keys in all (about 150 MB of IRIs); a remote store may change.
+KEYS_KEPT = 1_000_000
 
 
 def routes(settings: ServeSettings, engine: QueryEngine, queries: list[NamedQuery], linker: Linker,
@@ -52,9 +54,10 @@ def routes(settings: ServeSettings, engine: QueryEngine, queries: list[NamedQuer
         variables = [v.value for v in solutions.variables] if isinstance(solutions, ox.QuerySolutions) else []
         rows = [{v: s[v] for v in variables if s[v] is not None} for s in solutions] if variables else []
         keys = read_keys(QueryResult(variables, rows), query)
-        kept_keys[cache_key] = keys
-        while len(kept_keys) > KEYS_KEPT:
-            kept_keys.popitem(last=False)
+        if not settings.endpoint:
+            kept_keys[cache_key] = keys
+            while sum(len(kept) for kept in kept_keys.values()) > KEYS_KEPT:
+                kept_keys.popitem(last=False)
         return keys
 
     def index(request: Request) -> Response:
