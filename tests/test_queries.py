@@ -21,7 +21,7 @@ from claimgraph.build import BuildResult
 from claimgraph.cli import main
 from claimgraph.errors import QueryError
 from claimgraph.namespaces import CG, SCHEMA, VOID, WD
-from claimgraph.queries import NamedQuery, bind_parameters, find_query, list_queries, queries_dir, run_query
+from claimgraph.queries import NamedQuery, bind_parameters, find_query, list_queries, load_query, queries_dir, run_query
 from claimgraph.records import Article, Corpus
 from claimgraph.resources import ONTOLOGY, project_file
 from claimgraph.sources import split_front_matter
@@ -158,7 +158,9 @@ def test_queries_use_only_existing_schema_org_and_claimgraph_terms() -> None:
     vocabulary = SchemaVocabulary.load()
     ontology = Graph().parse(project_file(ONTOLOGY), format="turtle")
     defined = {str(s) for s in ontology.subjects()}
-    for query in list_queries():
+    keys_queries = [load_query(path) for path in sorted((queries_dir() / "pages").glob("*.rq"))]
+    assert keys_queries, "the listings' keys queries are in queries/pages/"
+    for query in [*list_queries(), *keys_queries]:
         body = query_body(query)
         assert "https://schema.org/" not in body, f"{query.name}: schema.org is http://schema.org/"
         for local in re.findall(r"\bschema:([A-Za-z]\w*)", body):
