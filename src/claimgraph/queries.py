@@ -39,7 +39,6 @@ if TYPE_CHECKING:
 PARAM_TYPES = ("entity", "iri", "string", "integer", "date", "language")
 _HEADER_RE = re.compile(r"^#\s*(title|description|param|page):\s*(.*)$")
 _PARAM_RE = re.compile(r"^\?([A-Za-z_][A-Za-z0-9_]*)\s*\(([^)]*)\)\s*(.*)$")
-_QUERY_FORM_RE = re.compile(r"\b(SELECT|ASK|CONSTRUCT|DESCRIBE)\b", re.IGNORECASE)
 
 
 @dataclass(frozen=True)
@@ -74,9 +73,9 @@ class NamedQuery:
 
     @property
     def form(self) -> str:
-        body = "\n".join(line for line in self.text.splitlines() if not line.lstrip().startswith("#"))
-        match = _QUERY_FORM_RE.search(body)
-        return match.group(1).upper() if match else "SELECT"
+        from claimgraph.remote.sparql import query_form  # remote imports this module: import late
+
+        return query_form(self.text)
 
 
 def load_query(path: Path) -> NamedQuery:

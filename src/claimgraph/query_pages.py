@@ -108,7 +108,7 @@ def page_rows(query: NamedQuery, bindings: dict[ox.Variable, Term], keys: list[T
     Empty when there are no keys at all (the whole answer is then empty or short)."""
     assert query.page is not None
     common = {v.value: t for v, t in bindings.items()}
-    chosen = keys[page.first_key:page.first_key + query.page.size]
+    chosen = keys[page.first_key:page.first_key + page.size]
     return [{**common, query.page.variable: key} for key in chosen]
 
 
