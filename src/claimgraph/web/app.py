@@ -233,6 +233,8 @@ def create_app(settings: ServeSettings, engine: QueryEngine | None = None) -> St
                                            settings.result_limit, linker, data.site))
 
     routes = [
+        # the SPARQL endpoint first: Starlette tries routes in turn, and it takes most requests
+        *sparql_routes(settings, engine, html_page=sparql_ui),
         Route("/", home),
         Route("/healthz", healthz),
         Route("/sitemap.xml", sitemap_xml),
@@ -246,7 +248,6 @@ def create_app(settings: ServeSettings, engine: QueryEngine | None = None) -> St
         Route("/ontology.{ext}", ontology),
         Route("/shapes", shapes),
         *named_queries.routes(settings, pages_engine, queries, linker, data.site),
-        *sparql_routes(settings, engine, html_page=sparql_ui),
         Route("/{path:path}", resource),
     ]
     return Starlette(routes=routes, lifespan=lifespan)

@@ -5,7 +5,6 @@ The server side of the protocol is ``claimgraph.web.engine.LocalEngine``."""
 from __future__ import annotations
 
 import contextlib
-import io
 import os
 import pickle
 import re
@@ -21,17 +20,9 @@ from claimgraph.web.protocol import (
     BOOLEAN_FORMATS,
     FRAME,
     GRAPH_MEDIA_TYPES,
-    N_QUADS,
-    N_TRIPLES,
-    RDF_FORMATS,
-    RDF_XML,
     RESULT_MEDIA_TYPES,
     SPARQL_JSON,
-    SPARQL_XML,
-    TRIG,
-    TSV,
     TURTLE,
-    Term,
 )
 from claimgraph.web.query_text import (
     MAX_QUERY_DEPTH,
@@ -41,6 +32,7 @@ from claimgraph.web.query_text import (
     scan_query,
     service_is_syntax,
 )
+from claimgraph.web.result_writers import capped_tsv, select_json, tsv_to_results, write_triples
 
 # --- inside a worker process -------------------------------------------------------------------
 
@@ -206,6 +198,9 @@ def execute(store: ox.Store, config: Mapping[str, Any], request: Mapping[str, An
             return _reply(body, media_type, "ASK", False, 1)
         if isinstance(answer, ox.QuerySolutions):
             media_type = media_type if media_type in RESULT_MEDIA_TYPES else SPARQL_JSON
+            if media_type == SPARQL_JSON:  # the usual one: written in one pass, not through TSV
+                body, count, truncated = select_json(answer, limit, to_public)
+                return _reply(body, media_type, "SELECT", truncated, count)
             tsv, count, truncated = capped_tsv(answer, limit)
             if mapper:
                 tsv = mapper.tsv_to_public(tsv)
@@ -246,109 +241,3 @@ class _PublicIris:
         '<', and literals cannot hold a raw tab or newline, so a cell-anchored match is exact."""
         pattern = rb"(^|\t)<" + re.escape(self.base_iri.encode())
         return re.sub(pattern, lambda m: m.group(1) + b"<" + self.base_url.encode(), tsv, flags=re.MULTILINE)
-
-
-# --- writers -----------------------------------------------------------------------------------
-
-
-def truncation_note(limit: int, unit: str) -> str:
-    return (f"claimgraph: results truncated at {limit} {unit} (the endpoint's result limit); "
-            "this answer is incomplete - add LIMIT/OFFSET to page through the rest")
-
-
-class _Enough(Exception):
-    """Raised into pyoxigraph's writer to stop a result stream at the cap."""
-
-
-class _LineCap(io.RawIOBase):
-    """A binary sink that stops the writer once it has ``max_lines`` lines."""
-
-    def __init__(self, max_lines: int):
-        super().__init__()
-        self.buffer = bytearray()
-        self.max_lines = max_lines
-        self.lines = 0
-        self.full = False
-
-    def writable(self) -> bool:
-        return True
-
-    def write(self, data: Any) -> int:
-        chunk = bytes(data)
-        self.buffer += chunk
-        self.lines += chunk.count(b"\n")
-        if self.lines >= self.max_lines:
-            self.full = True
-            raise _Enough
-        return len(chunk)
-
-
-def capped_tsv(solutions: ox.QuerySolutions, limit: int) -> tuple[bytes, int, bool]:
-    """At most ``limit`` rows of ``solutions`` as TSV, the row count, and whether there were more.
-
-    TSV is lossless (terms in N-Triples syntax) and has exactly one line per row (tabs and newlines
-    inside literals are escaped), so pyoxigraph's own writer can be stopped after ``limit`` + 1
-    rows without evaluating, or holding, the rest."""
-    sink = _LineCap(limit + 2)  # the header, ``limit`` rows, and one more to know there are more
-    try:
-        solutions.serialize(sink, format=ox.QueryResultsFormat.TSV)
-    except Exception:
-        if not sink.full:
-            raise
-    data = bytes(sink.buffer)
-    end = -1
-    for rows in range(limit + 1):  # the header line, then rows
-        end = data.find(b"\n", end + 1)
-        if end < 0:
-            return data, max(rows - 1, 0), False
-    truncated = end + 1 < len(data)
-    return data[:end + 1], limit, truncated
-
-
-def tsv_to_results(tsv: bytes, media_type: str, truncated_at: int | None = None) -> bytes:
-    """SELECT results (pyoxigraph's TSV) in ``media_type``, marked when capped at ``truncated_at``."""
-    if media_type == TSV:
-        return tsv
-    solutions = ox.parse_query_results(tsv, format=ox.QueryResultsFormat.TSV)
-    body = solutions.serialize(format=BOOLEAN_FORMATS[media_type])
-    if truncated_at is None:
-        return body
-    if media_type == SPARQL_JSON and body.startswith(b"{"):
-        # first, not last: streaming readers (pyoxigraph's) refuse members after "results"
-        return f'{{"truncated":true,"resultLimit":{truncated_at},'.encode() + body[1:]
-    if media_type == SPARQL_XML:
-        head, sep, rest = body.partition(b"?>")
-        comment = f"<!-- {truncation_note(truncated_at, 'rows')} -->".encode()
-        return head + sep + comment + rest if sep else comment + body
-    return body  # CSV: the response header is the signal
-
-
-def _public_term(term: Term, to_public: Any) -> Term:
-    if isinstance(term, ox.NamedNode):
-        value = to_public(term.value)
-        return term if value == term.value else ox.NamedNode(value)
-    if isinstance(term, ox.Triple):
-        return ox.Triple(_public_term(term.subject, to_public), _public_term(term.predicate, to_public),
-                         _public_term(term.object, to_public))
-    return term
-
-
-def write_triples(triples: list[ox.Triple], media_type: str, prefixes: Mapping[str, str],
-                  truncated_at: int | None = None, to_public: Any = None) -> bytes:
-    """A CONSTRUCT or DESCRIBE answer in one of ``GRAPH_MEDIA_TYPES``."""
-    if to_public is not None:
-        triples = [_public_term(t, to_public) for t in triples]  # type: ignore[misc]
-        prefixes = {name: to_public(ns) for name, ns in prefixes.items()}
-    fmt = RDF_FORMATS[media_type]
-    wants_prefixes = media_type in (TURTLE, TRIG, RDF_XML)
-    body = ox.serialize(triples, format=fmt, prefixes=dict(prefixes) if wants_prefixes else None)
-    if truncated_at is None:
-        return body
-    note = truncation_note(truncated_at, "triples")
-    if media_type in (TURTLE, TRIG, N_TRIPLES, N_QUADS):
-        return f"# {note}\n".encode() + body
-    if media_type == RDF_XML:
-        head, sep, rest = body.partition(b"?>")
-        comment = f"\n<!-- {note} -->".encode()
-        return head + sep + comment + rest if sep else comment + body
-    return body  # JSON-LD: the response header is the signal
