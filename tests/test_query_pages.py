@@ -177,7 +177,9 @@ def test_pages_through_the_cli(corpus_build: BuildResult, capsys: pytest.Capture
     out = capsys.readouterr().out
     assert out.rstrip().endswith("(page 2 of 3: articles 21–40 of 45)")
     assert main(["query", "claims", "--out", out_dir, "--page", "2", "--format", "json"]) == 0
-    paged = json.loads(capsys.readouterr().out)["results"]["bindings"]
+    captured = capsys.readouterr()
+    paged = json.loads(captured.out)["results"]["bindings"]
+    assert captured.err == "(page 2 of 3: articles 21–40 of 45)\n"
     assert main(["query", "claims", "--out", out_dir, "--format", "json"]) == 0
     whole = json.loads(capsys.readouterr().out)["results"]["bindings"]
     assert paged and paged == [row for row in whole if row in paged]

@@ -232,8 +232,9 @@ def _cmd_query(args: argparse.Namespace) -> int:
                          "leave out --page", query.path)
     result, page = run_page(run_rows, query, bindings, args.page)
     sys.stdout.write(format_result(result, args.format, base))
-    if args.format == "table":
-        sys.stdout.write(f"({page.label(query.page.description if query.page else '')})\n")
+    # CSV and JSON stay one document a program can read: the page line goes to stderr there
+    label = f"({page.label(query.page.description if query.page else '')})\n"
+    (sys.stdout if args.format == "table" else sys.stderr).write(label)
     return EXIT_OK
 
 
