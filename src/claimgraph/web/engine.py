@@ -22,7 +22,9 @@ that dies (a query that overflows the parser's stack segfaults pyoxigraph, for i
 ``WorkerCrashed`` and is replaced the same way: no query can take the server process down.
 A repeated query is answered from the answers kept in the server process
 (``claimgraph.web.result_cache``), but only while a live worker is idle: the cache saves the
-work, never the wait.
+work, never the wait. A point look-up (triple patterns about named resources with few triples,
+``claimgraph.web.lookups``) is answered in the server process itself: its cost is bounded by
+those resources, and the round trip to a worker took most of its time.
 
 What a query sees
 -----------------
@@ -88,8 +90,9 @@ from typing import TYPE_CHECKING, Any
 import pyoxigraph as ox
 
 from claimgraph.errors import QueryError
+from claimgraph.web.lookups import PointLookups
 from claimgraph.web.protocol import FRAME, SPARQL_JSON, Term
-from claimgraph.web.result_cache import DEFAULT_RESULT_CACHE_BYTES, ResultCache, result_key
+from claimgraph.web.result_cache import DEFAULT_RESULT_CACHE_BYTES, ResultCache, ResultKey, result_key
 
 if TYPE_CHECKING:
     from claimgraph.web.settings import ServeSettings
@@ -312,6 +315,7 @@ class LocalEngine(QueryEngine):
             "memory_limit": memory_limit,
         }
         self._results = ResultCache(result_cache_bytes) if result_cache_bytes > 0 else None
+        self.lookups: PointLookups | None = None  # opened by start()
         self._idle: asyncio.Queue[_Worker] | None = None
         self._workers: set[_Worker] = set()
         self._respawns: set[asyncio.Task[None]] = set()
@@ -327,6 +331,10 @@ class LocalEngine(QueryEngine):
             raise EngineUnavailable(f"there is no store at {self.store_path}; run 'claimgraph build' first")
         self._idle = asyncio.Queue()
         self._running = True
+        try:
+            self.lookups = PointLookups(self.store_path, self._config)
+        except OSError:  # the workers say why they cannot open it either
+            self.lookups = None
         results = await asyncio.gather(*(self._spawn() for _ in range(self.size)), return_exceptions=True)
         failure = next((r for r in results if isinstance(r, BaseException)), None)
         if failure is not None:
@@ -356,6 +364,7 @@ class LocalEngine(QueryEngine):
             if pending:
                 await asyncio.wait(pending)
         self._idle = None
+        self.lookups = None
 
     def workers_isolated(self) -> bool:
         """Whether every live worker runs without network access (see ``_isolate_network``)."""
@@ -434,6 +443,17 @@ class LocalEngine(QueryEngine):
         if key is not None and self._results is not None and (kept := self._results.get(key)) is not None \
                 and self._live_worker_idle():
             return dataclasses.replace(kept, elapsed=time.perf_counter() - started)
+        message = {
+            "query": request.query,
+            "media_type": request.result_media_type,
+            "default_graphs": tuple(request.default_graph_uris),
+            "named_graphs": tuple(request.named_graph_uris),
+            "substitutions": {k.value if isinstance(k, ox.Variable) else str(k): v
+                              for k, v in request.substitutions.items()},
+            "limit": limit,
+        }
+        if self.lookups is not None and (reply := self.lookups.answer(message)) is not None:
+            return self._finish(reply, key, limit, started)
         while True:
             try:
                 # An idle worker is taken without a wait_for, which costs a task and a loop turn
@@ -445,15 +465,6 @@ class LocalEngine(QueryEngine):
                 break
             log.error("idle query worker %d died (exit status %s)", worker.pid, worker.process.returncode)
             self._replace(worker)  # it died while idle (killed from outside): use another
-        message = {
-            "query": request.query,
-            "media_type": request.result_media_type,
-            "default_graphs": tuple(request.default_graph_uris),
-            "named_graphs": tuple(request.named_graph_uris),
-            "substitutions": {k.value if isinstance(k, ox.Variable) else str(k): v
-                              for k, v in request.substitutions.items()},
-            "limit": limit,
-        }
         try:
             async with asyncio.timeout(timeout):  # unlike wait_for (3.11), no task per query
                 reply = await worker.call(message)
@@ -479,6 +490,9 @@ class LocalEngine(QueryEngine):
             raise
         worker.queries += 1
         self._idle.put_nowait(worker)
+        return self._finish(reply, key, limit, started)
+
+    def _finish(self, reply: dict[str, Any], key: ResultKey | None, limit: int, started: float) -> SparqlResponse:
         if not reply["ok"]:
             raise _ERROR_KINDS.get(reply["kind"], EngineError)(reply["message"])
         answer = SparqlResponse(reply["body"], reply["media_type"], reply["form"], reply["truncated"],

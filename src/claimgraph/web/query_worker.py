@@ -84,14 +84,7 @@ def worker_main() -> None:
 
     def serve() -> None:
         while (request := read()) is not None:
-            try:
-                reply = execute(store, config, request)
-            except _Failure as failure:
-                reply = {"ok": False, "kind": failure.kind, "message": failure.message}
-            except (KeyboardInterrupt, SystemExit):
-                raise
-            except BaseException as exc:
-                reply = {"ok": False, "kind": "error", "message": f"the query failed: {type(exc).__name__}: {exc}"}
+            reply = answer(store, config, request)
             try:
                 write(reply)
             except BrokenPipeError:
@@ -139,6 +132,19 @@ def _die_with_parent() -> None:
         ctypes.CDLL(None, use_errno=True).prctl(1, signal.SIGKILL)  # PR_SET_PDEATHSIG
         if os.getppid() == 1:
             os._exit(0)
+
+
+def answer(store: ox.Store, config: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, Any]:
+    """The reply to one request, an error included: what a worker sends back (and what the
+    server's point look-ups give, ``claimgraph.web.lookups``)."""
+    try:
+        return execute(store, config, request)
+    except _Failure as failure:
+        return {"ok": False, "kind": failure.kind, "message": failure.message}
+    except (KeyboardInterrupt, SystemExit):
+        raise
+    except BaseException as exc:
+        return {"ok": False, "kind": "error", "message": f"the query failed: {type(exc).__name__}: {exc}"}
 
 
 def execute(store: ox.Store, config: Mapping[str, Any], request: Mapping[str, Any]) -> dict[str, Any]:
