@@ -33,7 +33,7 @@ from typing import Any
 import pyoxigraph as ox
 
 from claimgraph.queries import internal_query
-from claimgraph.web.query_text import _tokens
+from claimgraph.web.query_text import query_tokens
 from claimgraph.web.query_worker import answer
 
 MAX_LOOKUP_ROWS = 1_000
@@ -60,7 +60,7 @@ class _Reader:
     """The tokens of a query, one at a time, skipping whitespace and comments."""
 
     def __init__(self, text: str):
-        self._tokens: Iterator[tuple[str, str]] = _tokens(text)
+        self._tokens: Iterator[tuple[str, str]] = query_tokens(text)
         self.kind, self.value = "", ""
         self.next()
 

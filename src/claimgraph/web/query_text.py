@@ -48,7 +48,8 @@ class QueryShape:
         return self.form in UPDATE_KEYWORDS
 
 
-def _tokens(text: str) -> Iterator[tuple[str, str]]:
+def query_tokens(text: str) -> Iterator[tuple[str, str]]:
+    """The kind and text of each token of a query, whitespace and comments left out."""
     for match in _TOKEN_RE.finditer(text):
         kind = match.lastgroup
         if kind not in ("ws", "comment"):
@@ -58,7 +59,7 @@ def _tokens(text: str) -> Iterator[tuple[str, str]]:
 def query_form(text: str) -> str | None:
     """The keyword after the prologue (``BASE`` and ``PREFIX`` declarations), upper-cased, when it
     is a query form or an update operation; None otherwise. Reads only the prologue."""
-    tokens = _tokens(text)
+    tokens = query_tokens(text)
     for kind, value in tokens:
         if kind != "word":
             return None
@@ -102,7 +103,7 @@ def scan_tokens(text: str) -> QueryShape:
     """:func:`scan_query` token by token, with exact counts."""
     words: set[str] = set()
     tokens = depth = deepest = 0
-    for kind, value in _tokens(text):
+    for kind, value in query_tokens(text):
         tokens += 1
         if kind == "word":
             words.add(value.upper())
