@@ -135,3 +135,14 @@ def test_a_lookup_that_does_not_parse_gets_the_workers_error(seed_build: BuildRe
             return caught.value.kind, next(iter(engine._workers)).queries, engine.lookups.answered
 
     assert asyncio.run(go()) == ("syntax", 0, 1)
+
+
+def test_a_subject_written_as_a_public_url_is_sized_as_the_dataset_iri(seed_build: BuildResult) -> None:
+    base = seed_build.assembled.iris.base
+    public = "http://127.0.0.1:8000/"
+    lookup = lookups.PointLookups(seed_build.out_dir / "store", {"public_base": (base, public)})
+    url = f"{public}article/{SEED_SLUG}"
+    assert lookup._small(url)
+    lookup._beyond_size = lookup._beyond_size.replace("OFFSET 256", "OFFSET 3")
+    assert not lookup._small(url)  # the article's 40-odd triples, found under its dataset IRI
+    assert lookup._small(f"{public}article/no-such-article")

@@ -11,7 +11,7 @@ import pyoxigraph as ox
 import pytest
 
 from claimgraph.web.query_text import rewrite_iris, scan_query, scan_tokens
-from claimgraph.web.query_worker import _PublicIris
+from claimgraph.web.query_worker import PublicIris
 from claimgraph.web.result_cache import _VOLATILE, _is_volatile
 from claimgraph.web.result_writers import select_json
 
@@ -52,7 +52,7 @@ def test_select_json_is_pyoxigraphs_own_json_for_every_kind_of_term() -> None:
 
 
 def test_select_json_caps_and_maps_iris() -> None:
-    mapper = _PublicIris("https://data.example/", "http://127.0.0.1:8000/")
+    mapper = PublicIris("https://data.example/", "http://127.0.0.1:8000/")
     body, count, truncated = select_json(_solutions(), 1, mapper.to_public)
     document = json.loads(body)
     assert (count, truncated) == (1, True)

@@ -744,7 +744,7 @@ def test_results_are_pyoxigraphs_own(seed_store, media_type):
 
 
 def test_tsv_iri_mapping_touches_iri_cells_only():
-    mapper = query_worker._PublicIris("https://data.example/", "http://127.0.0.1:8000/")
+    mapper = query_worker.PublicIris("https://data.example/", "http://127.0.0.1:8000/")
     tsv = (b'?s\t?o\n<https://data.example/a>\t"<https://data.example/a> in a literal"\n'
            b'"x"\t<https://data.example/b#c>\n\t<https://other.example/>\n')
     assert mapper.tsv_to_public(tsv) == (

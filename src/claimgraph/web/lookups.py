@@ -34,7 +34,7 @@ import pyoxigraph as ox
 
 from claimgraph.queries import internal_query
 from claimgraph.web.query_text import query_tokens
-from claimgraph.web.query_worker import answer
+from claimgraph.web.query_worker import PublicIris, answer
 
 MAX_LOOKUP_ROWS = 1_000
 MAX_LOOKUP_CHARS = 4_000
@@ -185,17 +185,12 @@ class PointLookups:
         self.config = config
         self._beyond_size = internal_query(_HERE, "subject_beyond_size")
         public = config.get("public_base")
-        self._base_iri, self._base_url = public if public else ("", "")
+        self._public = PublicIris(*public) if public else None
         self.answered = 0  # for tests and health checks
-
-    def _internal(self, iri: str) -> str:
-        if self._base_url and iri.startswith(self._base_url):
-            return self._base_iri + iri[len(self._base_url):]
-        return iri
 
     def _small(self, subject: str) -> bool:
         try:
-            node = ox.NamedNode(self._internal(subject))
+            node = ox.NamedNode(self._public.from_public(subject) if self._public else subject)
         except ValueError:
             return False  # the parser will say what is wrong with it
         rows = self.store.query(self._beyond_size, use_default_graph_as_union=True,

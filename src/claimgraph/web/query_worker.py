@@ -164,7 +164,7 @@ def execute(store: ox.Store, config: Mapping[str, Any], request: Mapping[str, An
         raise _Failure("refused", "SERVICE (federated query) is not allowed on this endpoint: it never "
                                   "sends requests to other services")
     public = config.get("public_base")
-    mapper = _PublicIris(*public) if public else None
+    mapper = PublicIris(*public) if public else None
 
     def internal(iri: str) -> str:
         return mapper.from_public(iri) if mapper else iri
@@ -231,7 +231,7 @@ def _reply(body: bytes, media_type: str, form: str, truncated: bool, count: int)
             "count": count}
 
 
-class _PublicIris:
+class PublicIris:
     def __init__(self, base_iri: str, base_url: str):
         self.base_iri = base_iri
         self.base_url = base_url
