@@ -22,6 +22,10 @@ For each N it generates a corpus (benchmarks/generate_corpus.py) and measures:
   dereferencing an article as Turtle and JSON-LD, a simple SELECT, and the top-20 most-mentioned
   entities aggregate; with the ratios claimgraph / oxigraph and claimgraph / rdflib-endpoint.
 
+For a large N on a small machine, ``--no-serve``, ``--no-queries``, ``--no-rebuild`` and
+``--drop-dumps`` leave out what needs a second copy of the data on disk or in memory (the
+peers' stores, rdflib-endpoint's in-memory graph, a rebuild's new dumps) or hours of queries.
+
 It prints a table and writes the figures as JSON (``--json``, default <out>/bench.json, or
 ./bench-results.json when --out is a temporary folder). Every server it starts is stopped at the
 end, also on an error or Ctrl-C. The load client sends only to 127.0.0.1, with a fixed request
@@ -66,6 +70,7 @@ BASE_IRI = generate_corpus.BASE_IRI
 SCHEMA = "http://schema.org/"
 CG = "https://claimgraph.example/ontology#"
 SERVERS = ("claimgraph", "oxigraph", "rdflib-endpoint")
+DUMP_NAMES = ("dataset.nq", "dataset.nt", "dataset.trig", "dataset.ttl", "dataset.jsonld")
 
 SIMPLE_QUERY = "SELECT ?headline WHERE {{ <{article}> <http://schema.org/headline> ?headline }}"
 HEAVY_QUERY = f"""PREFIX schema: <{SCHEMA}>
@@ -556,6 +561,12 @@ def measure_size(n: int, args: argparse.Namespace, work: Path, log: Logger) -> d
                     "vocabulary_check_s": summed(stages, "SchemaVocabulary.check_triples"),
                     "worker_processes": stages.get("worker_processes", 0)}
     fig["full_build"]["worker_peak_rss_mib"] = stages.get("worker_peak_rss_mib")
+    fig["dumps_mib"] = {f.name: round(f.stat().st_size / 2**20, 1) for f in sorted(dist.glob("dataset.*"))}
+    fig["output_mib"] = round(_tree_bytes(dist) / 2**20, 1)
+    if args.drop_dumps:  # what is left is measured on the store; dataset.nq is the load's input
+        for dump in dist.glob("dataset.*"):
+            if dump.name != "dataset.nq":
+                dump.unlink()
     # -- store load
     nq = dist / "dataset.nq"
     log(f"[N={n:,}] pyoxigraph bulk_load of dataset.nq")
@@ -564,11 +575,14 @@ def measure_size(n: int, args: argparse.Namespace, work: Path, log: Logger) -> d
     # one-article rebuild swaps a graph into the previous store without compacting it again
     # (that would cost 11-18 s at 10,000 articles), which slows queries until the next full
     # build; that is measured apart, after the rebuild.
-    log(f"[N={n:,}] named queries on the embedded store")
-    fig["queries"] = time_queries(dist / "store", args.query_runs, args.query_cap, args.query_timeout, work,
-                                  whole=True)
+    if not args.no_queries:
+        log(f"[N={n:,}] named queries on the embedded store")
+        fig["queries"] = time_queries(dist / "store", args.query_runs, args.query_cap, args.query_timeout, work,
+                                      whole=True)
     if not args.no_serve:
         fig["serve"] = measure_serving(dist, data, work, args, log, n)
+    if args.no_rebuild:
+        return fig
     # -- incremental rebuild
     touched = generate_corpus.touch_article(data)
     log(f"[N={n:,}] incremental rebuild after editing {touched.name}")
@@ -582,10 +596,23 @@ def measure_size(n: int, args: argparse.Namespace, work: Path, log: Logger) -> d
                           "edit_in_build": manifest.get("sources", {}).get(f"articles/{touched.name}") == edited}
     if not fig["incremental"]["edit_in_build"]:
         log(f"[N={n:,}] warning: build.json does not carry the edited article's new hash")
-    log(f"[N={n:,}] named queries {', '.join(AFTER_REBUILD)} on the rebuilt store")
-    fig["queries_after_rebuild"] = time_queries(dist / "store", args.query_runs, args.query_cap,
-                                                args.query_timeout, work, only=AFTER_REBUILD)
+    if not args.no_queries:
+        log(f"[N={n:,}] named queries {', '.join(AFTER_REBUILD)} on the rebuilt store")
+        fig["queries_after_rebuild"] = time_queries(dist / "store", args.query_runs, args.query_cap,
+                                                    args.query_timeout, work, only=AFTER_REBUILD)
     return fig
+
+
+def _tree_bytes(folder: Path) -> int:
+    """The bytes of the files under ``folder``, each hard-linked file once."""
+    seen: set[tuple[int, int]] = set()
+    total = 0
+    for path in folder.rglob("*"):
+        info = path.lstat()
+        if path.is_file() and (info.st_dev, info.st_ino) not in seen:
+            seen.add((info.st_dev, info.st_ino))
+            total += info.st_size
+    return total
 
 
 def measure_serving(dist: Path, data: Path, work: Path, args: argparse.Namespace, log: Logger, n: int
@@ -688,6 +715,8 @@ def render(results: dict[str, object]) -> str:
         ("SHACL validation / 1,000 articles (s)", ("shacl", "per_1000_s"), "{:,.2f}"),
         ("schema.org vocabulary check (s)", ("shacl", "vocabulary_check_s"), "{:,.2f}"),
         ("store load, pyoxigraph bulk_load (s)", ("bulk_load", "seconds"), "{:,.2f}"),
+        ("build output on disk (MiB)", ("output_mib",), "{:,.0f}"),
+        *((f"  {name} (MiB)", ("dumps_mib", name), "{:,.0f}") for name in DUMP_NAMES),
     ]
     for label, path, fmt in table:
         row(label, [_num(get(sizes[n], *path), fmt) for n in ns])
@@ -795,6 +824,11 @@ def main(argv: list[str] | None = None) -> int:
     parser.add_argument("--server-timeout", type=float, default=1800.0,
                         help="give up on a server start after this many s")
     parser.add_argument("--no-serve", action="store_true", help="skip the serving measurements")
+    parser.add_argument("--no-queries", action="store_true", help="skip timing the named queries")
+    parser.add_argument("--no-rebuild", action="store_true", help="skip the incremental rebuild")
+    parser.add_argument("--drop-dumps", action="store_true",
+                        help="once the build is measured, delete its dumps but dataset.nq (the store load's "
+                        "input), for a disk too small to hold two copies of a large corpus")
     parser.add_argument("--site", action="store_true", help="build the static site too (default: --no-site)")
     parser.add_argument("--no-timers", action="store_true",
                         help="run the full build as the plain CLI (no stage timers); the SHACL figure then "

@@ -172,3 +172,23 @@ def test_bench_quick_runs_end_to_end(tmp_path: Path) -> None:
     else:
         assert serve["results"]["simple/c1"]["rdflib-endpoint"]["rps"] > 0
     assert not list(tmp_path.glob("bench-results.json"))  # --json given: nothing else written
+
+
+def test_bench_lean_run_measures_the_build_and_drops_the_dumps(tmp_path: Path) -> None:
+    """The flags for a large N: build, SHACL and store load only, the dumps deleted once sized."""
+    figures = tmp_path / "figures.json"
+    work = tmp_path / "work"
+    proc = subprocess.run([sys.executable, str(BENCHMARKS / "bench.py"), "--quick", "--out", str(work), "--keep",
+                           "--json", str(figures), "--no-serve", "--no-queries", "--no-rebuild", "--drop-dumps"],
+                          capture_output=True, text=True, timeout=240, cwd=tmp_path)
+    assert proc.returncode == 0, proc.stdout[-3000:] + proc.stderr[-3000:]
+    size = json.loads(figures.read_text())["sizes"]["20"]
+    assert size["full_build"]["seconds"] > 0 and size["bulk_load"]["quads"] == size["quads"]
+    assert not {"queries", "serve", "incremental", "queries_after_rebuild"} & set(size)
+    assert set(size["dumps_mib"]) == {"dataset.nq", "dataset.nt", "dataset.trig", "dataset.ttl", "dataset.jsonld"}
+    assert size["output_mib"] > sum(size["dumps_mib"].values())
+    assert sorted(p.name for p in (work / "n20" / "dist").glob("dataset.*")) == ["dataset.nq"]
+    for row in ("build output on disk (MiB)", "  dataset.jsonld (MiB)", "store load, pyoxigraph bulk_load (s)"):
+        assert row in proc.stdout, f"no row {row!r} in:\n{proc.stdout}"
+    rebuild_row = next(line for line in proc.stdout.splitlines() if line.startswith("incremental rebuild"))
+    assert rebuild_row.split()[-1] == "n/a"  # no rebuild ran
