@@ -99,35 +99,43 @@ class Timers:
     def call(self, name: str, func, args: tuple, kwargs: dict):
         self.stack.append([0.0])
         self.active[name] = self.active.get(name, 0) + 1
-        start = time.perf_counter()
+        start, cpu_start = time.perf_counter(), time.thread_time()
         try:
             return func(*args, **kwargs)
         finally:
             elapsed = time.perf_counter() - start
+            # the calling thread's CPU time: what the call itself ran, without the time its
+            # process waited for a core (a function that works in other threads shows less)
+            cpu = time.thread_time() - cpu_start
             children = self.stack.pop()[0]
             self.active[name] -= 1
             if self.stack:
                 self.stack[-1][0] += elapsed
+            outermost = not self.active[name]
             if os.getpid() != self.main_pid:
-                self._spool(name, elapsed, elapsed - children)
+                self._spool(name, elapsed, elapsed - children, cpu)
             else:
-                self._record(name, elapsed if not self.active[name] else 0.0, elapsed - children, 1)
+                self._record(name, elapsed if outermost else 0.0, elapsed - children, 1, cpu if outermost else 0.0)
                 self.stats[name]["hwm_mib_after"] = round(_hwm_mib(), 1)
 
-    def _record(self, name: str, inclusive: float, exclusive: float, calls: int) -> None:
+    def _record(self, name: str, inclusive: float, exclusive: float, calls: int, cpu: float) -> None:
         entry = self.stats.get(name)
         if entry is None:
-            entry = self.stats[name] = {"calls": 0, "inclusive_s": 0.0, "exclusive_s": 0.0, "hwm_mib_after": 0.0}
+            entry = self.stats[name] = {"calls": 0, "inclusive_s": 0.0, "exclusive_s": 0.0, "cpu_s": 0.0,
+                                        "hwm_mib_after": 0.0}
             self.order.append(name)
         entry["calls"] += calls
         entry["inclusive_s"] += inclusive  # recursion counts once
         entry["exclusive_s"] += exclusive
+        entry["cpu_s"] += cpu
 
-    def _spool(self, name: str, inclusive: float, exclusive: float) -> None:
+    def _spool(self, name: str, inclusive: float, exclusive: float, cpu: float) -> None:
         if self.spool_dir is None:
             return
+        outermost = not self.active[name]
         with contextlib.suppress(OSError), open(self.spool_dir / f"{os.getpid()}.tsv", "a", encoding="utf-8") as f:
-            f.write(f"{name}\t{inclusive if not self.active[name] else 0.0}\t{exclusive}\t{_hwm_mib()}\n")
+            f.write(f"{name}\t{inclusive if outermost else 0.0}\t{exclusive}\t{_hwm_mib()}\t"
+                    f"{cpu if outermost else 0.0}\n")
 
     def merge_workers(self) -> int:
         """Add the workers' spooled calls as '<name> [workers]' (seconds summed over workers)."""
@@ -137,8 +145,8 @@ class Timers:
         peak = 0.0
         for path in files:
             for line in path.read_text(encoding="utf-8").splitlines():
-                name, inclusive, exclusive, hwm = line.split("\t")
-                self._record(f"{name} [workers]", float(inclusive), float(exclusive), 1)
+                name, inclusive, exclusive, hwm, cpu = line.split("\t")
+                self._record(f"{name} [workers]", float(inclusive), float(exclusive), 1, float(cpu))
                 peak = max(peak, float(hwm))
                 self.stats[f"{name} [workers]"]["hwm_mib_after"] = round(max(
                     self.stats[f"{name} [workers]"]["hwm_mib_after"], float(hwm)), 1)
