@@ -39,7 +39,9 @@ from claimgraph.remote import (
     publish,
     read_build,
 )
+from claimgraph.remote.errors import RemoteError
 from claimgraph.remote.graphs import graph_hash
+from claimgraph.remote.http import RetryableFailure, judge_status, with_retries
 from claimgraph.remote.sparql import bind_values, query_form, where_group_start
 from claimgraph.remote.state import Published, parse_state, state_graph_iri, state_triples
 from claimgraph.remote.stores import sparql_counts
@@ -610,3 +612,55 @@ def test_read_build_reads_each_graph_of_the_dump(two_article_build: BuildResult,
     (shuffled / "dataset.nq").write_bytes(b"".join(lines) + b"<http://ex/s> <http://ex/p> <http://ex/o> .\n")
     with pytest.raises(OutputError, match="outside any named graph"):
         read_build(shuffled)
+
+
+def test_retries_back_off_honour_retry_after_and_stop_at_the_last_try() -> None:
+    """The one retry loop both remote clients (graph store, SPARQL) use."""
+    policy = RetryPolicy(attempts=4, backoff=0.5, max_backoff=8, max_wait=10)
+    slept: list[float] = []
+    outcomes = iter([RetryableFailure("down", 500), RetryableFailure("busy", 429, wait=3.0),
+                     RetryableFailure("down", 503), "answer"])
+
+    def attempt() -> str:
+        outcome = next(outcomes)
+        if isinstance(outcome, Exception):
+            raise outcome
+        return outcome
+
+    assert with_retries(policy, slept.append, attempt) == "answer"
+    assert slept == [0.5, 3.0, 2.0]  # backoff, the Retry-After, backoff doubled
+    slept.clear()
+
+    def always_down() -> str:
+        raise RetryableFailure("bad gateway", 502)
+
+    with pytest.raises(RetryableFailure) as last:
+        with_retries(RetryPolicy(attempts=3, backoff=0.1), slept.append, always_down)
+    assert last.value.status == 502 and slept == [0.1, 0.2]  # no wait after the last try
+    tries: list[int] = []
+
+    def refused() -> str:
+        tries.append(1)
+        raise RemoteError("refused", "http://127.0.0.1/", 400)
+
+    with pytest.raises(RemoteError):
+        with_retries(policy, slept.append, refused)
+    assert tries == [1]  # anything but a RetryableFailure ends the tries at once
+
+
+def test_judge_status_retries_only_what_may_mend() -> None:
+    policy = RetryPolicy(max_wait=60)
+    url = "http://127.0.0.1/store"
+    assert judge_status(503, "5", policy, url, f"PUT {url}", "was refused").wait == 5.0
+    failure = judge_status(500, None, policy, url, f"PUT {url}", "was refused", ": boom")
+    assert (failure.failure, failure.status, failure.wait) == ("HTTP 500 Internal Server Error: boom", 500, None)
+    with pytest.raises(RemoteError, match="asked to wait 3600 s, longer than the 60 s"):
+        judge_status(429, "3600", policy, url, f"PUT {url}", "was refused")
+    with pytest.raises(RemoteAuthError, match="HTTP 401 Unauthorized; set a password"):
+        judge_status(401, None, policy, url, f"PUT {url}", "was refused", credentials_hint="; set a password")
+    with pytest.raises(RemoteAuthError) as forbidden:
+        judge_status(403, None, policy, url, f"PUT {url}", "was refused", credentials_hint="; set a password")
+    assert "set a password" not in str(forbidden.value)  # other credentials would not help
+    with pytest.raises(RemoteError, match=r"PUT http://127.0.0.1/store was refused: HTTP 404 Not Found: gone") as gone:
+        judge_status(404, None, policy, url, f"PUT {url}", "was refused", ": gone")
+    assert not isinstance(gone.value, RemoteAuthError) and gone.value.status == 404

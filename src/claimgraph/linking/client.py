@@ -11,7 +11,6 @@ message, and nothing here prints.
 
 from __future__ import annotations
 
-import email.utils
 import http.client
 import json
 import math
@@ -21,7 +20,6 @@ import time
 import urllib.error
 from collections.abc import Callable, Mapping, Sequence
 from dataclasses import dataclass, field
-from datetime import UTC, datetime
 from pathlib import Path
 from urllib.parse import urlsplit
 
@@ -40,6 +38,7 @@ from SPARQLWrapper.SPARQLExceptions import (
 from claimgraph import __version__
 from claimgraph.errors import ClaimgraphError
 from claimgraph.queries import NamedQuery, load_query
+from claimgraph.remote.http import retry_after
 from claimgraph.remote.sparql import bind_values
 from claimgraph.resources import QUERIES_DIR, project_file
 
@@ -182,7 +181,7 @@ class WikidataClient:
             content_type = response.headers.get("Content-Type", "")
             body = response.read(MAX_RESPONSE_BYTES + 1)
         except urllib.error.HTTPError as exc:
-            return _Outcome(exc.code, _retry_after(exc.headers.get("Retry-After")),
+            return _Outcome(exc.code, retry_after(exc.headers.get("Retry-After")),
                             f"the endpoint answered HTTP {exc.code} {exc.reason}")
         except EndPointInternalError as exc:
             return _Outcome(500, problem=f"the endpoint answered HTTP 500 Internal Server Error{_first_line(exc)}")
@@ -239,22 +238,6 @@ def _first_line(exc: Exception) -> str:
     text = str(exc).split("Response:", 1)[-1].strip().strip("b'\"").replace("\\n", "\n")
     line = next((part.strip() for part in text.splitlines() if part.strip()), "")
     return f": {line[:200]}" if line else ""
-
-
-def _retry_after(value: str | None) -> float | None:
-    """Seconds to wait from a Retry-After header (seconds or an HTTP date), None if absent/bad."""
-    if value is None:
-        return None
-    value = value.strip()
-    if value.isdigit():
-        return float(value)
-    try:
-        moment = email.utils.parsedate_to_datetime(value)
-    except (TypeError, ValueError):
-        return None
-    if moment.tzinfo is None:
-        moment = moment.replace(tzinfo=UTC)
-    return max(0.0, (moment - datetime.now(UTC)).total_seconds())
 
 
 def _check_results(document: object) -> str | None:

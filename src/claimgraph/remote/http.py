@@ -15,6 +15,7 @@ from collections.abc import Callable, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 from http import HTTPStatus
+from typing import TypeVar
 
 import httpx
 
@@ -54,6 +55,52 @@ def retry_after(value: str | None, now: datetime | None = None) -> float | None:
     return max(0.0, (moment - (now or datetime.now(UTC))).total_seconds())
 
 
+class RetryableFailure(Exception):
+    """A try that another may mend: what went wrong, the HTTP status (None when the connection
+    failed or timed out) and how long a Retry-After asked to wait (None: the usual backoff)."""
+
+    def __init__(self, failure: str, status: int | None = None, wait: float | None = None) -> None:
+        super().__init__(failure)
+        self.failure, self.status, self.wait = failure, status, wait
+
+
+T = TypeVar("T")
+
+
+def with_retries(policy: RetryPolicy, sleep: Callable[[float], None], attempt: Callable[[], T]) -> T:
+    """``attempt()`` until it returns, at most ``policy.attempts`` times. A RetryableFailure is
+    tried again after the backoff, or after the wait its Retry-After asked for; the last one is
+    raised. Any other error ends the tries at once."""
+    for number in range(1, policy.attempts + 1):
+        try:
+            return attempt()
+        except RetryableFailure as failure:
+            if number == policy.attempts:
+                raise
+            sleep(policy.delay(number) if failure.wait is None else failure.wait)
+    raise ValueError(f"a retry policy needs at least one attempt, not {policy.attempts}")
+
+
+def judge_status(status: int, retry_after_header: str | None, policy: RetryPolicy, url: str, where: str,
+                 refused: str, detail: str = "", credentials_hint: str = "") -> RetryableFailure:
+    """What an unsuccessful HTTP ``status`` means for the next try: raises the error that ends
+    the tries (credentials refused, any other client error, a Retry-After longer than
+    ``policy.max_wait``), or returns the failure to try again (429, 5xx). ``where`` names the
+    request and ``refused`` says what a client error did (``"was refused"``); ``detail`` (": …",
+    from the answer's body) follows the status in the message, and ``credentials_hint`` the
+    refusal of credentials on a 401."""
+    wait = None
+    if status in RETRY_AFTER_STATUSES:
+        wait = retry_after(retry_after_header)
+        if wait is not None and wait > policy.max_wait:
+            raise RemoteError(f"{where}: {describe_status(status)} and asked to wait {wait:.0f} s, longer "
+                              f"than the {policy.max_wait:g} s claimgraph waits; try again later", url, status)
+    if status in (401, 403):
+        raise RemoteAuthError(f"{url} refused the credentials: {describe_status(status)}"
+                              + (credentials_hint if status == 401 else ""), url, status)
+    if status < 500 and status not in RETRY_AFTER_STATUSES:
+        raise RemoteError(f"{where} {refused}: {describe_status(status)}{detail}", url, status)
+    return RetryableFailure(f"{describe_status(status)}{detail}", status, wait)
 
 
 def describe_status(status: int) -> str:
@@ -101,40 +148,25 @@ class StoreClient:
         """
         what = what or (f"graph {params['graph']}" if params and "graph" in params else None)
         shown = f"{method} {url}" + (f" ({what})" if what else "")
-        failure = ""
-        status: int | None = None
-        wait: float | None = None
-        for attempt in range(1, self.retry.attempts + 1):
-            if attempt > 1:
-                self._sleep(self.retry.delay(attempt - 1) if wait is None else wait)
-            wait = None
+
+        def attempt() -> httpx.Response:
             self.requests_sent += 1
             try:
-                response = self._client.request(method, url, params=params, content=content,
-                                                headers=headers)
+                response = self._client.request(method, url, params=params, content=content, headers=headers)
             except httpx.TimeoutException as exc:
-                failure, status = f"timed out ({type(exc).__name__})", None
-                continue
+                raise RetryableFailure(f"timed out ({type(exc).__name__})") from exc
             except httpx.TransportError as exc:
-                failure, status = f"could not connect or the connection broke ({exc or type(exc).__name__})", None
-                continue
+                raise RetryableFailure(f"could not connect or the connection broke ({exc or type(exc).__name__})"
+                                       ) from exc
             if response.is_success or response.status_code in accept_statuses:
                 return response
-            status = response.status_code
-            if status in RETRY_AFTER_STATUSES:
-                wait = retry_after(response.headers.get("retry-after"))
-                if wait is not None and wait > self.retry.max_wait:
-                    raise RemoteError(f"{shown}: {describe_status(status)} and asked to wait {wait:.0f} s, longer "
-                                      f"than the {self.retry.max_wait:g} s claimgraph waits; try again later",
-                                      url, status)
-            if status in (401, 403):
-                raise RemoteAuthError(f"{url} refused the credentials: {describe_status(status)}"
-                                      + ("" if status == 403 else
-                                         f" (set {ENV_USER}/{ENV_PASSWORD} or a netrc entry for the host)"),
-                                      url, status)
-            if status < 500 and status not in RETRY_AFTER_STATUSES:
-                raise RemoteError(f"{shown} was refused: {describe_status(status)}{_snippet(response)}",
-                                  url, status)
-            failure = f"{describe_status(status)}{_snippet(response)}"
-        raise RemoteError(f"{shown} failed after {self.retry.attempts} tries: {failure}", url, status)
+            raise judge_status(response.status_code, response.headers.get("retry-after"), self.retry, url, shown,
+                               "was refused", _snippet(response),
+                               f" (set {ENV_USER}/{ENV_PASSWORD} or a netrc entry for the host)")
+
+        try:
+            return with_retries(self.retry, self._sleep, attempt)
+        except RetryableFailure as last:
+            raise RemoteError(f"{shown} failed after {self.retry.attempts} tries: {last.failure}", url,
+                              last.status) from None
 

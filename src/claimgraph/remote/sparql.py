@@ -37,8 +37,8 @@ import pyoxigraph as ox
 from SPARQLWrapper import JSON, POST, TURTLE, URLENCODED, SPARQLWrapper
 
 from claimgraph.remote.auth import Credentials
-from claimgraph.remote.errors import RemoteAuthError, RemoteError
-from claimgraph.remote.http import RETRY_AFTER_STATUSES, RetryPolicy, describe_status, retry_after
+from claimgraph.remote.errors import RemoteError
+from claimgraph.remote.http import RetryableFailure, RetryPolicy, judge_status, with_retries
 
 Term = ox.NamedNode | ox.BlankNode | ox.Literal
 Bindings = Mapping[str, ox.NamedNode | ox.Literal]
@@ -272,35 +272,22 @@ class RemoteSparql:
         wrapper.setReturnFormat(TURTLE if accept else JSON)
         if accept:
             wrapper.addCustomHttpHeader("Accept", accept)
-        failure = ""
-        status: int | None = None
-        wait: float | None = None
-        for attempt in range(1, self.retry.attempts + 1):
-            if attempt > 1:
-                self._sleep(self.retry.delay(attempt - 1) if wait is None else wait)
-            wait = None
+
+        def attempt() -> tuple[bytes, str]:
             try:
                 response = wrapper.query().response
                 media_type = (response.headers.get("Content-Type") or "").split(";")[0].strip()
                 return response.read(), media_type
             except urllib.error.HTTPError as exc:
-                status = exc.code
                 detail = " ".join(exc.read().decode("utf-8", "replace").split())[:300]
-                if status in RETRY_AFTER_STATUSES:
-                    wait = retry_after(exc.headers.get("Retry-After"))
-                    if wait is not None and wait > self.retry.max_wait:
-                        raise RemoteError(f"{self.endpoint}: {describe_status(status)} and asked to wait "
-                                          f"{wait:.0f} s, longer than the {self.retry.max_wait:g} s claimgraph "
-                                          "waits; try again later", self.endpoint, status) from exc
-                if status in (401, 403):
-                    raise RemoteAuthError(f"{self.endpoint} refused the credentials: "
-                                          f"{describe_status(status)}", self.endpoint, status) from exc
-                if status < 500 and status not in RETRY_AFTER_STATUSES:
-                    raise RemoteError(f"{self.endpoint} refused the query: {describe_status(status)}"
-                                      + (f": {detail}" if detail else ""), self.endpoint, status) from exc
-                failure = describe_status(status) + (f": {detail}" if detail else "")
+                raise judge_status(exc.code, exc.headers.get("Retry-After"), self.retry, self.endpoint,
+                                   self.endpoint, "refused the query", f": {detail}" if detail else "") from exc
             except (urllib.error.URLError, TimeoutError, ConnectionError, OSError) as exc:
                 reason = getattr(exc, "reason", exc)
-                failure, status = f"could not connect, or no answer in time ({reason})", None
-        raise RemoteError(f"query to {self.endpoint} failed after {self.retry.attempts} tries: {failure}",
-                          self.endpoint, status)
+                raise RetryableFailure(f"could not connect, or no answer in time ({reason})") from exc
+
+        try:
+            return with_retries(self.retry, self._sleep, attempt)
+        except RetryableFailure as last:
+            raise RemoteError(f"query to {self.endpoint} failed after {self.retry.attempts} tries: {last.failure}",
+                              self.endpoint, last.status) from None
