@@ -246,20 +246,27 @@ def test_a_served_jsonld_document_starts_as_the_dump_does(two_article_build):
 
 
 def test_what_an_article_mints_is_described_only_in_its_graph(two_article_build, two_article_store):
-    """describe skips looking up an article's own claims, quotations, events, stances and
-    parties elsewhere: this holds only while the build describes them nowhere else."""
-    from claimgraph.documents.describe import ARTICLE_LOCAL_KINDS
+    """describe skips looking up an article's own claims, quotations, events, stances,
+    parties and source files elsewhere: this holds only while the build describes them
+    nowhere else."""
+    from claimgraph.documents.describe import ARTICLE_LOCAL_KINDS, ARTICLE_SOURCES
 
     base = two_article_build.assembled.iris.base
-    checked = 0
+    checked, sources = 0, set()
     for quad in two_article_store.quads_for_pattern(None, None, None, None):
         subject = quad.subject.value if isinstance(quad.subject, ox.NamedNode) else ""
         kind, _, rest = subject[len(base):].partition("/") if subject.startswith(base) else ("", "", "")
         if kind in ARTICLE_LOCAL_KINDS:
             slug = rest.split("/", 1)[0]
-            assert quad.graph_name == ox.NamedNode(f"{base}graph/article/{slug}"), quad
-            checked += 1
+        elif subject.startswith(base + ARTICLE_SOURCES):
+            slug = subject[len(base + ARTICLE_SOURCES):].split(".", 1)[0]
+            sources.add(subject)
+        else:
+            continue
+        assert quad.graph_name == ox.NamedNode(f"{base}graph/article/{slug}"), quad
+        checked += 1
     assert checked > 50
+    assert len(sources) == 4  # each article's text and annotations
 
 
 def test_skipping_an_articles_own_resources_leaves_its_description_as_it_was(two_article_build,

@@ -181,13 +181,16 @@ SUMMARIES_KEPT = 100_000
 _MANY_BACKLINKS = 200  # past this many quads, what points at a resource is summarised in one query
 
 
-# What the build mints for one article (``<base><kind>/<slug>/<key>``): only that article's
-# graph ever describes them (tests/test_describe_speed.py checks it on every build it makes).
+# What the build mints for one article (``<base><kind>/<slug>/<key>``), and the article's
+# source files (``<base>source/articles/<slug>.txt`` and ``.annotations.yaml``; a slug has no
+# dot): only that article's graph ever describes them (tests/test_describe_speed.py checks it
+# on every build it makes).
 ARTICLE_LOCAL_KINDS = ("claim", "quotation", "event", "stance", "party")
+ARTICLE_SOURCES = "source/articles/"
 
 
 def article_local_prefixes(base: str, slug: str) -> tuple[str, ...]:
-    return tuple(f"{base}{kind}/{slug}/" for kind in ARTICLE_LOCAL_KINDS)
+    return (*(f"{base}{kind}/{slug}/" for kind in ARTICLE_LOCAL_KINDS), f"{base}{ARTICLE_SOURCES}{slug}.")
 
 
 def _others(quads: list[ox.Quad], iri: str, seen: set[str], local: tuple[str, ...] = ()) -> list[str]:
@@ -256,8 +259,8 @@ class Describer:
         ``own_graph`` is a graph whose every quad is in ``quads`` already (an article's): its
         quads are left out here, being neither new nor linking anything ``quads`` does not; so
         are the resources under the ``local`` prefixes, which only that graph describes (an
-        article's claims, quotations, events and stances: two thirds of the look-ups its
-        description made)."""
+        article's claims, quotations, events and stances, two thirds of the look-ups its
+        description made; and its source files, two in every three look-ups after those)."""
         seen: set[str] = set()
         known = known or {}
         first = self._neighbours(_others(quads, iri, seen, local), _SUMMARY_SET, own_graph, known)
