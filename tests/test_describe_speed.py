@@ -19,9 +19,10 @@ from pyld import jsonld
 
 from claimgraph.documents.describe import ONTOLOGY_IRI, describe
 from claimgraph.documents.formats import FORMATS
-from claimgraph.documents.jsonld_doc import compact_node, resource_jsonld
+from claimgraph.documents.jsonld_doc import compact_node, compacted_nodes, resource_jsonld
 from claimgraph.documents.rdf import Rebase, rewrite_quads, serialize
-from claimgraph.jsonld import JSONLD_CONTEXT, expanded_jsonld, jsonld_bytes, offline_document_loader
+from claimgraph.graphparts import jsonld_nodes
+from claimgraph.jsonld import JSONLD_CONTEXT, expanded_jsonld, jsonld_bytes, jsonld_node_line, offline_document_loader
 from claimgraph.namespaces import Iris
 from claimgraph.rdfterms import sort_quads
 from conftest import EXTRA_SLUG, SEED_SLUG
@@ -223,6 +224,10 @@ def test_one_pass_jsonld_matches_expansion_and_compaction_on_awkward_data():
         expected = {"@context": JSONLD_CONTEXT, "@graph": [compact_node(x) for x in expanded_jsonld(part)]}
         assert resource_jsonld(part) == expected, n
         assert json.loads(jsonld_bytes(resource_jsonld(part)["@graph"])) == json.loads(json.dumps(expected))
+        # the dumps' parts read the quads as rows lazily, and the fallback reads them again
+        assert jsonld_nodes(part) == ",\n".join(map(jsonld_node_line, expected["@graph"])), n
+        rows = [(q.subject, q.predicate, q.object, q.graph_name) for q in part]
+        assert compacted_nodes(iter(rows)) == compacted_nodes(rows) == expected["@graph"], n
 
 
 @pytest.mark.parametrize("nodes", [

@@ -93,6 +93,23 @@ def test_source_date_epoch_sets_the_build_time(tmp_path, monkeypatch):
     assert "2026-01-01T00:00:00Z" not in (again.out_dir / "dataset.ttl").read_text(encoding="utf-8")
 
 
+def test_split_prefixes_takes_only_the_leading_prefix_lines():
+    from claimgraph.graphparts import split_prefixes
+    from claimgraph.namespaces import PREFIXES
+
+    subject = ox.NamedNode("https://claimgraph.example/article/a")
+    triples = [ox.Triple(subject, ox.NamedNode("http://schema.org/headline"), ox.Literal("x\n@prefix y: <z> .")),
+               ox.Triple(subject, ox.NamedNode("http://schema.org/author"), ox.NamedNode("https://claimgraph.example/entity/b"))]
+    written = ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES)
+    head, rest = split_prefixes(written)
+    assert head + rest == written
+    assert head and all(line.startswith(b"@prefix") for line in head.splitlines())
+    assert not any(line.startswith(b"@prefix") for line in rest.splitlines())
+    assert len(head.splitlines()) == sum(line.startswith(b"@prefix") for line in written.splitlines())
+    assert split_prefixes(b"<a> <b> <c> .\n") == (b"", b"<a> <b> <c> .\n")
+    assert split_prefixes(b"@prefix a: <b> .") == (b"@prefix a: <b> .", b"")
+
+
 def test_parts_file_holds_each_section_and_refuses_a_damaged_header(tmp_path):
     from claimgraph.errors import OutputError
     from claimgraph.graphparts import PARTS, graph_parts, part_ranges, parts_path, read_part, write_parts

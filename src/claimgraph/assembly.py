@@ -242,6 +242,9 @@ def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None 
                                                 origin and origin.retrieved)
         shared_quads[metadata_iri] = graph_quads(metadata, iris.metadata_graph)
         metadata_size = len(metadata)
+        # six statements per graph (its VoID size, its sources): hundreds of MB of rdflib terms
+        # at 100,000 articles, not needed once converted, and the shared graphs' parts are next
+        del metadata
         shared_findings = validate_graph(Graph(), (shared_quads[str(ontology.iri)], shared_quads[metadata_iri]),
                                          {}).findings
     findings += shared_findings

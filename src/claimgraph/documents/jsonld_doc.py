@@ -207,14 +207,17 @@ def _one_pass(rows: Iterable[Row], rebase: Callable[[str], str] = _same) -> list
     return [default[s][0] for s in sorted(default)]
 
 
-def compacted_nodes(rows: Sequence[Row], rebase: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
+def compacted_nodes(rows: Iterable[Row], rebase: Callable[[str], str] | None = None) -> list[dict[str, Any]]:
     """The nodes of quads given as term tuples (named graphs kept), compacted with the
     dataset's context: the members of a document's "@graph". ``rebase`` maps each IRI (but
-    literals' datatypes) to the one written, as rewriting the terms first would.
+    literals' datatypes) to the one written, as rewriting the terms first would. ``rows`` is
+    read once, or twice when the rare fallback below is taken: a one-shot iterator is listed first.
 
     The same nodes as compacting :func:`expanded_jsonld` with :func:`compact_node`, made in
     one pass: the intermediate expanded form doubled the work (thousands of small dicts made,
     compared and thrown away per article)."""
+    if iter(rows) is rows:
+        rows = list(rows)
     try:
         return _one_pass(rows, rebase or _same)
     except _Clash:
