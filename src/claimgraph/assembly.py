@@ -21,6 +21,7 @@ from concurrent.futures import ProcessPoolExecutor
 from dataclasses import dataclass, field
 from datetime import datetime
 from functools import cached_property
+from itertools import chain
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -236,15 +237,13 @@ def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None 
     if kept:
         shared_quads[metadata_iri], metadata_size, shared_findings = kept
     else:
-        metadata = map_metadata(files, iris, {URIRef(k): v for k, v in sizes.items()}, built_at)
+        statements = map_metadata(files, iris, {URIRef(k): v for k, v in sizes.items()}, built_at)
         if cache and len(wikidata.graph):
-            metadata += map_wikidata_provenance(iris, iris.source(CACHE_FILE), origin and origin.source,
-                                                origin and origin.retrieved)
-        shared_quads[metadata_iri] = graph_quads(metadata, iris.metadata_graph)
-        metadata_size = len(metadata)
-        # six statements per graph (its VoID size, its sources): hundreds of MB of rdflib terms
-        # at 100,000 articles, not needed once converted, and the shared graphs' parts are next
-        del metadata
+            statements = chain(statements, map_wikidata_provenance(
+                iris, iris.source(CACHE_FILE), origin and origin.source, origin and origin.retrieved))
+        # converted as they come, each once (a graph's statements are a set)
+        shared_quads[metadata_iri] = list(dict.fromkeys(graph_quads(statements, iris.metadata_graph)))
+        metadata_size = len(shared_quads[metadata_iri])
         shared_findings = validate_graph(Graph(), (shared_quads[str(ontology.iri)], shared_quads[metadata_iri]),
                                          {}).findings
     findings += shared_findings
@@ -310,21 +309,30 @@ def _write_shared(graphs: list[str], quads_of: dict[str, list[ox.Quad]], graphs_
     that several of them hold in the first) with their dump parts and one group of search rows.
     A graph whose bytes, and those of the graphs before it, are as in the ``previous`` build
     keeps its parts."""
+    # A triple that several graphs hold is in one of the smaller ones: only theirs are kept to
+    # find repeats (the metadata graph has six statements an article, millions of triples' worth
+    # of memory at 100,000 articles).
+    largest = max(graphs, key=lambda iri: len(quads_of[iri]))
+    repeatable = {q.triple for iri in graphs if iri != largest for q in quads_of[iri]}
     written: set[ox.Triple] = set()
     out: dict[str, tuple[Path, str]] = {}
     rows_source: list[ox.Quad] = []
     unchanged_so_far = previous is not None
     for graph_iri in graphs:
         quads = quads_of[graph_iri]
-        merged = [q.triple for q in quads if q.triple not in written]
-        written.update(merged)
         path = graphs_dir / _shared_file(graph_iri)
         ordered, data = sorted_nquads(quads)
+        # in the order of the graph's sorted N-Quads, which is that of the triples' text (its
+        # lines differ only by a trailing graph name, after a space no term's text holds)
+        merged = [t for t in (q.triple for q in ordered) if t not in written]
+        written.update(t for t in merged if t in repeatable)
         digest = hashlib.sha256(data).hexdigest()
         unchanged_so_far = unchanged_so_far and before.get(graph_iri) == digest
         path.write_bytes(data)
+        del data
         if not (unchanged_so_far and previous is not None and _link_parts(previous / GRAPHS_DIR / path.name, path)):
-            write_parts(path, ordered, sorted(merged, key=str))
+            write_parts(path, ordered, merged)
+        del merged, ordered
         out[graph_iri] = (path, digest)
         rows_source += quads
     (graphs_dir / SHARED_SEARCH).write_text(

@@ -7,12 +7,13 @@ the build time is ``SOURCE_DATE_EPOCH`` when set, otherwise the latest date the 
 from __future__ import annotations
 
 import os
-from collections.abc import Iterable, Mapping
+from collections.abc import Iterable, Iterator, Mapping
 from dataclasses import dataclass
 from datetime import UTC, datetime
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import FOAF
+from rdflib.term import Node
 
 from claimgraph import __version__
 from claimgraph.errors import SourceError
@@ -31,8 +32,9 @@ from claimgraph.namespaces import (
     Iris,
     fragment,
 )
-from claimgraph.onegraph import one_graph
 from claimgraph.records import Article, Corpus, CorpusFiles, SourceFile
+
+Triple = tuple[Node, Node, Node]
 
 
 @dataclass(frozen=True)
@@ -76,66 +78,66 @@ def _timestamp(moment: datetime) -> Literal:
 
 
 def map_metadata(corpus: Corpus | CorpusFiles, iris: Iris, graph_sizes: Mapping[URIRef, int],
-                 built_at: datetime) -> Graph:
-    """VoID/DCAT/PROV description of the dataset; ``graph_sizes`` excludes this graph itself."""
-    g = one_graph()  # tens of thousands of triples at 10,000 articles: the lighter store
+                 built_at: datetime) -> Iterator[Triple]:
+    """VoID/DCAT/PROV description of the dataset, statement by statement;
+    ``graph_sizes`` excludes this graph itself. Yielded rather than gathered in a graph: it
+    describes every graph and source file (six statements an article), and at 100,000
+    articles a graph of them held hundreds of MB more than the quads the build makes of them."""
     ds, cfg = iris.dataset, corpus.dataset
     build, software, publisher = (fragment(ds, n) for n in ("build", "software", "publisher"))
-    g.add((ds, RDF.type, VOID.Dataset))
-    g.add((ds, RDF.type, DCAT.Dataset))
-    g.add((ds, DCTERMS.title, Literal(cfg.title, lang="en")))
-    g.add((ds, DCTERMS.description, Literal(cfg.description, lang="en")))
-    g.add((ds, DCTERMS.license, URIRef(cfg.license)))
-    g.add((ds, DCTERMS.created, Literal(cfg.created, datatype=XSD.date)))
-    g.add((ds, DCTERMS.modified, _timestamp(built_at)))
-    g.add((ds, DCTERMS.publisher, publisher))
-    g.add((publisher, RDF.type, FOAF.Agent))
-    g.add((publisher, FOAF.name, Literal(cfg.publisher)))
-    g.add((ds, VOID.triples, Literal(sum(graph_sizes.values()), datatype=XSD.integer)))
-    g.add((ds, VOID.uriSpace, Literal(cfg.base_iri)))
-    g.add((ds, VOID.sparqlEndpoint, iris.sparql))
+    yield (ds, RDF.type, VOID.Dataset)
+    yield (ds, RDF.type, DCAT.Dataset)
+    yield (ds, DCTERMS.title, Literal(cfg.title, lang="en"))
+    yield (ds, DCTERMS.description, Literal(cfg.description, lang="en"))
+    yield (ds, DCTERMS.license, URIRef(cfg.license))
+    yield (ds, DCTERMS.created, Literal(cfg.created, datatype=XSD.date))
+    yield (ds, DCTERMS.modified, _timestamp(built_at))
+    yield (ds, DCTERMS.publisher, publisher)
+    yield (publisher, RDF.type, FOAF.Agent)
+    yield (publisher, FOAF.name, Literal(cfg.publisher))
+    yield (ds, VOID.triples, Literal(sum(graph_sizes.values()), datatype=XSD.integer))
+    yield (ds, VOID.uriSpace, Literal(cfg.base_iri))
+    yield (ds, VOID.sparqlEndpoint, iris.sparql)
     for vocabulary in (SCHEMA, OA, CG):
-        g.add((ds, VOID.vocabulary, URIRef(str(vocabulary))))
+        yield (ds, VOID.vocabulary, URIRef(str(vocabulary)))
     for dist in DISTRIBUTIONS:
         node = iris.download(dist.filename)
-        g.add((ds, VOID.dataDump, node))
-        g.add((ds, DCAT.distribution, node))
-        g.add((node, RDF.type, DCAT.Distribution))
-        g.add((node, DCTERMS.title, Literal(dist.title, lang="en")))
-        g.add((node, DCAT.downloadURL, node))
-        g.add((node, DCAT.mediaType,
-               URIRef(f"http://www.iana.org/assignments/media-types/{dist.media_type}")))
-        g.add((node, DCTERMS.format, Literal(dist.media_type)))
-        g.add((node, DCTERMS.license, URIRef(cfg.license)))
+        yield (ds, VOID.dataDump, node)
+        yield (ds, DCAT.distribution, node)
+        yield (node, RDF.type, DCAT.Distribution)
+        yield (node, DCTERMS.title, Literal(dist.title, lang="en"))
+        yield (node, DCAT.downloadURL, node)
+        yield (node, DCAT.mediaType,
+               URIRef(f"http://www.iana.org/assignments/media-types/{dist.media_type}"))
+        yield (node, DCTERMS.format, Literal(dist.media_type))
+        yield (node, DCTERMS.license, URIRef(cfg.license))
     for graph_iri, size in sorted(graph_sizes.items()):
-        g.add((ds, VOID.subset, graph_iri))
-        g.add((graph_iri, RDF.type, VOID.Dataset))
-        g.add((graph_iri, VOID.triples, Literal(size, datatype=XSD.integer)))
-        g.add((graph_iri, PROV.wasGeneratedBy, build))
+        yield (ds, VOID.subset, graph_iri)
+        yield (graph_iri, RDF.type, VOID.Dataset)
+        yield (graph_iri, VOID.triples, Literal(size, datatype=XSD.integer))
+        yield (graph_iri, PROV.wasGeneratedBy, build)
     entity_sources = [s for s in corpus.sources if s.relative_path.startswith("entities")]
     for source in entity_sources:
-        g.add((iris.entities_graph, PROV.wasDerivedFrom, iris.source(source.relative_path)))
-    g.add((build, RDF.type, PROV.Activity))
-    g.add((build, RDFS.label, Literal(f"claimgraph build of {cfg.title}", lang="en")))
-    g.add((build, PROV.endedAtTime, _timestamp(built_at)))
-    g.add((build, PROV.wasAssociatedWith, software))
-    g.add((software, RDF.type, PROV.SoftwareAgent))
-    g.add((software, RDFS.label, Literal(f"claimgraph {__version__}")))
-    g.add((software, OWL.versionInfo, Literal(__version__)))
+        yield (iris.entities_graph, PROV.wasDerivedFrom, iris.source(source.relative_path))
+    yield (build, RDF.type, PROV.Activity)
+    yield (build, RDFS.label, Literal(f"claimgraph build of {cfg.title}", lang="en"))
+    yield (build, PROV.endedAtTime, _timestamp(built_at))
+    yield (build, PROV.wasAssociatedWith, software)
+    yield (software, RDF.type, PROV.SoftwareAgent)
+    yield (software, RDFS.label, Literal(f"claimgraph {__version__}"))
+    yield (software, OWL.versionInfo, Literal(__version__))
     article_sources = {s.relative_path for a in corpus.articles for s in a.sources}
     for source in corpus.sources:
         node = iris.source(source.relative_path)
-        g.add((build, PROV.used, node))
+        yield (build, PROV.used, node)
         if source.relative_path not in article_sources:  # those are described in their article's graph
-            _describe_source(g, node, source)
-    g.add((ds, PROV.wasGeneratedBy, build))
-    return g
+            yield from _source_triples(node, source)
+    yield (ds, PROV.wasGeneratedBy, build)
 
 
-def _describe_source(g: Graph, node: URIRef, source: SourceFile) -> None:
-    g.add((node, RDF.type, PROV.Entity))
-    g.add((node, DCTERMS.title, Literal(source.relative_path)))
-    g.add((node, CG.sha256, Literal(source.sha256)))
+def _source_triples(node: URIRef, source: SourceFile) -> list[Triple]:
+    return [(node, RDF.type, PROV.Entity), (node, DCTERMS.title, Literal(source.relative_path)),
+            (node, CG.sha256, Literal(source.sha256))]
 
 
 def map_article_provenance(article: Article, iris: Iris) -> Graph:
@@ -149,5 +151,5 @@ def map_article_provenance(article: Article, iris: Iris) -> Graph:
     for source in article.sources:
         node = iris.source(source.relative_path)
         g.add((graph_iri, PROV.wasDerivedFrom, node))
-        _describe_source(g, node, source)
+        g.addN((*triple, g) for triple in _source_triples(node, source))
     return g
