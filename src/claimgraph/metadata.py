@@ -13,10 +13,10 @@ from datetime import UTC, datetime
 
 from rdflib import Graph, Literal, URIRef
 from rdflib.namespace import FOAF
-from rdflib.term import Node
 
 from claimgraph import __version__
 from claimgraph.errors import SourceError
+from claimgraph.mapping import Triple
 from claimgraph.namespaces import (
     CG,
     DCAT,
@@ -33,8 +33,6 @@ from claimgraph.namespaces import (
     fragment,
 )
 from claimgraph.records import Article, Corpus, CorpusFiles, SourceFile
-
-Triple = tuple[Node, Node, Node]
 
 
 @dataclass(frozen=True)
