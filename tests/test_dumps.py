@@ -127,3 +127,35 @@ def test_parts_file_holds_each_section_and_refuses_a_damaged_header(tmp_path):
     with pytest.raises(OutputError) as caught:
         read_part(graph_file, "ttl")
     assert caught.value.path == parts_path(graph_file) and caught.value.line == 1
+
+
+def test_search_index_reads_its_groups_one_at_a_time(tmp_path):
+    """A fresh index takes each graph's rows as it inserts them (a corpus's rows at once were
+    more than a GB at 100,000 articles); a rebuild's index replaces the groups it is given."""
+    from claimgraph.search import SearchIndex, write_search_index
+
+    consumed: list[str] = []
+
+    def rows_of(name: str, word: str):
+        yield (f"https://d.example/{name}", "article", name, word, "", "")
+        consumed.append(name)
+
+    def groups(words: list[str]):
+        for i, word in enumerate(words):
+            assert consumed == [f"g{j}" for j in range(i)], "a group was read before the previous one went in"
+            yield f"g{i}", rows_of(f"g{i}", word)
+
+    path = tmp_path / "search.sqlite"
+    write_search_index(path, groups(["word0", "word1", "word2"]))
+    assert consumed == ["g0", "g1", "g2"]
+    index = SearchIndex(path)
+    assert [hit.iri for hit in index.search("word1")] == ["https://d.example/g1"]
+    index.db.close()
+    again = tmp_path / "again.sqlite"
+    write_search_index(again, [("g1", [("https://d.example/g1", "article", "g1", "other1", "", "")])],
+                       previous=path, dropped=["g2"])
+    index = SearchIndex(again)
+    assert [hit.iri for hit in index.search("other1")] == ["https://d.example/g1"]
+    assert index.search("word1") == [] and index.search("word2") == []
+    assert [hit.iri for hit in index.search("word0")] == ["https://d.example/g0"]
+    index.db.close()

@@ -18,6 +18,7 @@ from collections.abc import Callable, Iterator
 from concurrent.futures import Future, ThreadPoolExecutor
 from contextlib import contextmanager
 from dataclasses import dataclass
+from itertools import chain
 from pathlib import Path
 
 import pyoxigraph as ox
@@ -112,7 +113,9 @@ def _publish_index(assembled: Assembled, tmp: Path, previous: Path | None, gone:
             return
         except sqlite3.Error:
             pass  # an index from an older claimgraph: write it whole
-    write_search_index(tmp / SEARCH_FILE, [shared, *((iri, rows(path)) for iri, path in sorted(articles.items()))])
+    # a graph's rows are read as the index takes them, not all first
+    write_search_index(tmp / SEARCH_FILE,
+                       chain([shared], ((iri, rows(path)) for iri, path in sorted(articles.items()))))
 
 
 def _write_the_rest(assembled: Assembled, tmp: Path, out_dir: Path, previous: Path | None, site: bool,
