@@ -20,7 +20,7 @@ from pyld import jsonld
 from claimgraph.documents.describe import ONTOLOGY_IRI, describe
 from claimgraph.documents.formats import FORMATS
 from claimgraph.documents.jsonld_doc import compact_node, compacted_nodes, resource_jsonld
-from claimgraph.documents.rdf import Rebase, rewrite_quads, serialize
+from claimgraph.documents.rdf import Rebase, rewrite_quads, serialize, serialize_description
 from claimgraph.graphparts import jsonld_nodes
 from claimgraph.jsonld import JSONLD_CONTEXT, expanded_jsonld, jsonld_bytes, jsonld_node_line, offline_document_loader
 from claimgraph.namespaces import Iris
@@ -348,10 +348,10 @@ def test_an_articles_jsonld_from_its_written_part_is_what_compacting_it_all_give
             description = describer(iris.base + f"article/{slug}")
             assert description.part is not None, slug
             for public, rebase in ((iris.base, None), (PUBLIC, Rebase(iris.base, PUBLIC))):
-                spliced = rdf._with_written_part(description.quads, description.part, rebase)
+                spliced = rdf._with_written_part(description.extra, description.part, rebase)
                 assert spliced is not None, (slug, public)
                 assert spliced == serialize(description.quads, jsonld_format, public, rebase), (slug, public)
-                assert serialize(description.quads, jsonld_format, public, rebase, description.part) == spliced
+                assert serialize_description(description, jsonld_format, public, rebase) == spliced
         # a literal that opens with the base IRI would be rebased with the IRIs, and a subject
         # elsewhere than under the base IRI could change places: the part is not used then
         path = folder / f"{SEED_SLUG}.nq"
@@ -362,16 +362,107 @@ def test_an_articles_jsonld_from_its_written_part_is_what_compacting_it_all_give
             path.write_bytes(original + extra.encode() + b"\n")
             description = describer(iris.base + f"article/{SEED_SLUG}")
             assert description.part is not None and not description.part.rebasable(iris.base), extra
-            assert rdf._with_written_part(description.quads, description.part, rebase) is None
+            assert rdf._with_written_part(description.extra, description.part, rebase) is None
         # a graph whose parts file is gone is compacted as any other
         path.write_bytes(original)
         assert describer(iris.base + f"article/{SEED_SLUG}").part.rebasable(iris.base)  # type: ignore[union-attr]
         (folder / f"{SEED_SLUG}.parts").unlink()
         description = describer(iris.base + f"article/{SEED_SLUG}")
-        assert description.part is not None and description.part.read() is None
-        assert rdf._with_written_part(description.quads, description.part, None) is None
+        assert description.part is not None and description.part.section("jsonld") is None
+        assert rdf._with_written_part(description.extra, description.part, None) is None
     finally:
         files.close()
+
+
+
+def test_an_articles_turtle_from_its_written_part_says_what_writing_it_all_says(two_article_build,
+                                                                              two_article_store, tmp_path):
+    """An article's Turtle document takes its graph's triples from the build's part of the
+    Turtle dump, its quads unparsed: the same statements as writing every quad, on the base
+    IRI and elsewhere (every IRI rebased); the graph's links, read off its text, are those of
+    its quads; a part whose text could not be rebased exactly is not used."""
+    import shutil
+
+    from claimgraph.documents import rdf
+    from claimgraph.documents.describe import Describer, GraphFiles
+    from claimgraph.publishing import GRAPHS_DIR
+
+    iris = Iris(two_article_build.assembled.iris.base)
+    folder = tmp_path / "graphs"
+    shutil.copytree(two_article_build.out_dir / GRAPHS_DIR, folder)
+    files = GraphFiles(folder)
+    turtle = next(f for f in FORMATS if f.extension == "ttl")
+    try:
+        describer = Describer(two_article_store, iris, files)
+        for slug in (SEED_SLUG, EXTRA_SLUG):
+            iri = iris.base + f"article/{slug}"
+            description = describer(iri)
+            assert description.part is not None and description.extra, slug
+            assert description._quads is None  # nothing parsed yet
+            graph = description.part.graph
+            own = [q for q in describe(two_article_store, iri, iris).quads if q.graph_name == graph]
+            assert description.part.linked_iris() == {t.value for q in own for t in (q.subject, q.object)
+                                                      if isinstance(t, ox.NamedNode)}
+            hosts = ((iris.base, None), (PUBLIC, Rebase(iris.base, PUBLIC)))
+            documents = [serialize_description(description, turtle, public, rebase) for public, rebase in hosts]
+            assert description._quads is None, "the graph's quads were parsed"
+            for (public, rebase), spliced in zip(hosts, documents, strict=True):
+                assert spliced.startswith(b"@prefix ") and description.part.section("ttl") in spliced.replace(
+                    b"<" + PUBLIC.encode(), b"<" + iris.base.encode())
+                assert parsed(spliced, turtle) == parsed(serialize(description.quads, turtle, public, rebase), turtle)
+                if rebase:
+                    assert b"<" + iris.base.encode() not in spliced
+            assert describer(iri).quads == describe(two_article_store, iri, iris).quads, slug
+        # a literal holding the base IRI in brackets, or a datatype under it: not rebased in text
+        path = folder / f"{SEED_SLUG}.nq"
+        graph_term, original = f"<{iris.base}graph/article/{SEED_SLUG}>", path.read_bytes()
+        subject = f"<{iris.base}article/{SEED_SLUG}>"
+        for extra in (f'{subject} <http://schema.org/comment> "see <{iris.base}x>" {graph_term} .',
+                      f'{subject} <http://schema.org/comment> "x"^^<{iris.base}type> {graph_term} .'):
+            path.write_bytes(original + extra.encode() + b"\n")
+            description = describer(iris.base + f"article/{SEED_SLUG}")
+            assert description.part is not None and not description.part.rebasable_in_text(iris.base), extra
+            assert rdf._turtle_with_written_part(description.extra, description.part, Rebase(iris.base, PUBLIC)) \
+                is None
+            assert description.part.rebasable_in_text("https://elsewhere.example/")
+        # no parts file: written from the quads
+        path.write_bytes(original)
+        (folder / f"{SEED_SLUG}.parts").unlink()
+        description = describer(iris.base + f"article/{SEED_SLUG}")
+        assert description.part is not None and description.part.section("ttl") is None
+        assert serialize_description(description, turtle, iris.base) == serialize(description.quads, turtle, iris.base)
+    finally:
+        files.close()
+
+
+
+def test_a_graph_files_links_and_rebasing_are_read_off_its_text_as_its_quads_say():
+    """GraphPart reads the IRIs a graph links (subjects and IRI objects, those of lines with a
+    blank subject included) and whether its text can be rebased, without parsing it."""
+    from claimgraph.documents.describe import GraphPart
+    from claimgraph.graphparts import sorted_nquads
+
+    base = "https://d.example/"
+    g = ox.NamedNode(base + "graph/article/a")
+    s, p, o = ox.NamedNode(base + "article/a"), ox.NamedNode("http://schema.org/about"), ox.NamedNode(base + "e/1")
+    blank = ox.BlankNode("b1")
+    quads = [ox.Quad(s, p, o, g), ox.Quad(s, p, blank, g), ox.Quad(blank, p, ox.NamedNode("http://x.example/y"), g),
+             ox.Quad(blank, p, ox.Literal("b"), g),
+             ox.Quad(s, ox.NamedNode("http://schema.org/name"), ox.Literal("a <http://not.a/link> \" > q"), g),
+             ox.Quad(s, ox.NamedNode("http://schema.org/name"), ox.Literal("x", language="en"), g)]
+
+    def part(extra: list[ox.Quad]) -> GraphPart:
+        _, data = sorted_nquads(quads + extra)
+        return GraphPart(g, lambda name: None, data, data.count(b"\n"), lambda: [])
+
+    assert part([]).linked_iris() == {s.value, o.value, "http://x.example/y"}
+    assert part([]).rebasable_in_text(base)
+    name = ox.NamedNode("http://schema.org/name")
+    for unsafe in (ox.Literal(f"see <{base}x>"), ox.Literal(f'"quoted" <{base}x> "again"'),
+                   ox.Literal("x", datatype=ox.NamedNode(base + "type"))):
+        assert not part([ox.Quad(s, name, unsafe, g)]).rebasable_in_text(base), unsafe
+    for safe in (ox.Literal(f"{base}x"), ox.Literal(f"<{base.upper()}x>"), ox.NamedNode(base + "x")):
+        assert part([ox.Quad(s, name, safe, g)]).rebasable_in_text(base), safe
 
 
 def test_sort_quads_orders_as_each_term_in_turn_would(two_article_store):

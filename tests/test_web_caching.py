@@ -116,3 +116,30 @@ def test_a_kept_answer_waits_for_a_live_idle_worker_like_any_query(seed_build):
             return outcome
 
     assert asyncio.run(run()) == "EngineBusy"
+
+
+def test_an_articles_rdf_is_rendered_in_the_event_loop_and_the_rest_in_a_thread(seed_build, monkeypatch):
+    """An article's RDF from its build files takes a few milliseconds: it is rendered without a
+    thread hop (which cost more than the work); pages, other resources and a graph file past
+    QUICK_GRAPH_BYTES go to a worker thread."""
+    from claimgraph.documents import describe
+    from claimgraph.web import resources
+
+    handed: list[str] = []
+
+    async def counted(func, *args):
+        handed.append(args[3])  # the IRI
+        return func(*args)
+
+    monkeypatch.setattr(resources, "run_in_threadpool", counted)
+    with running_app(seed_build.out_dir) as url, httpx.Client(base_url=url) as client:
+        article = client.get(f"article/{SEED_SLUG}", headers={"Accept": "text/turtle"})
+        client.get(f"article/{SEED_SLUG}.jsonld").raise_for_status()
+        assert article.status_code == 200 and handed == []
+        client.get(f"article/{SEED_SLUG}", headers={"Accept": "text/html"}).raise_for_status()
+        client.get("entity/azerbaijan.ttl").raise_for_status()
+        assert [iri.rsplit("/", 2)[-2:] for iri in handed] == [["article", SEED_SLUG], ["entity", "azerbaijan"]]
+        monkeypatch.setattr(describe, "QUICK_GRAPH_BYTES", 100)
+        handed.clear()
+        in_thread = client.get(f"article/{SEED_SLUG}.nt")  # not yet kept
+        assert in_thread.status_code == 200 and len(handed) == 1

@@ -16,6 +16,7 @@ from __future__ import annotations
 
 import json
 from collections.abc import Iterable, Iterator, Sequence
+from functools import cache
 from pathlib import Path
 from typing import Any, BinaryIO
 
@@ -59,6 +60,7 @@ def split_prefixes(data: bytes) -> tuple[bytes, bytes]:
     return data[:end], data[end:]
 
 
+@cache
 def prefix_header(format: ox.RdfFormat) -> bytes:
     """The @prefix lines pyoxigraph writes for the project's prefixes."""
     probe = ox.Quad(ox.NamedNode("urn:x-claimgraph:probe"), ox.NamedNode("urn:x-claimgraph:probe"),

@@ -18,7 +18,7 @@ from claimgraph.documents.catalog import Catalog, load_catalog
 from claimgraph.documents.describe import SUMMARIES_KEPT, Describer, Description, GraphFiles, describe
 from claimgraph.documents.formats import FORMATS
 from claimgraph.documents.pages import article_page, entity_page, resource_page
-from claimgraph.documents.rdf import serialize
+from claimgraph.documents.rdf import serialize, serialize_description
 from claimgraph.documents.site_pages import (
     articles_page,
     downloads_page,
@@ -107,7 +107,7 @@ def write_site(store: ox.Store, iris: Iris, out_dir: Path, version: str) -> Cata
                 if fmt.rdf_format is None:
                     _write(root / target, page_for(description, linker(target), site))
                 else:
-                    _write(root / target, serialize(description.quads, fmt, iris.base, part=description.part))
+                    _write(root / target, serialize_description(description, fmt, iris.base))
             pages.append(iri)
     finally:
         if graphs:

@@ -11,9 +11,10 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from claimgraph.documents.describe import GraphPart
+from claimgraph.documents.describe import Description, GraphPart
 from claimgraph.documents.formats import Format
 from claimgraph.documents.jsonld_doc import compacted_nodes, document_context
+from claimgraph.graphparts import prefix_header, split_prefixes
 from claimgraph.jsonld import JSONLD_TAIL, jsonld_bytes, jsonld_head, jsonld_node_line
 from claimgraph.namespaces import PREFIXES
 
@@ -85,12 +86,28 @@ class Rebase:
 _TEXT_REBASED = (ox.RdfFormat.N_TRIPLES, ox.RdfFormat.N_QUADS, ox.RdfFormat.TURTLE, ox.RdfFormat.TRIG)
 
 
-def serialize(quads: list[ox.Quad], fmt: Format, public_base: str, rebase: Rebase | None = None,
-              part: GraphPart | None = None) -> bytes:
+def serialize_description(description: Description, fmt: Format, public_base: str,
+                          rebase: Rebase | None = None) -> bytes:
+    """``description`` in ``fmt`` (an RDF format), as :func:`serialize` writes its quads. An
+    article's graph as the build wrote it (``description.part``) is taken as written, in
+    Turtle and JSON-LD, and only the other graphs' quads are written here: most of an
+    article's description is its own graph, and this is most of the work."""
+    part = description.part
+    if part is not None:
+        spliced = None
+        if fmt.extension == "ttl":
+            spliced = _turtle_with_written_part(description.extra, part, rebase)
+        elif fmt.extension == "jsonld":
+            spliced = _with_written_part(description.extra, part, rebase)
+        if spliced is not None:
+            return spliced
+    return serialize(description.quads, fmt, public_base, rebase)
+
+
+def serialize(quads: list[ox.Quad], fmt: Format, public_base: str, rebase: Rebase | None = None) -> bytes:
     """``quads`` in ``fmt`` (an RDF format), in their order; triple formats merge the graphs.
     ``rebase`` maps the dataset's IRIs to the URLs they are served at; the order stays that of
-    the dataset's IRIs, so a document's layout is the same on every host. ``part``: a graph
-    ``quads`` hold whole, whose JSON-LD the build wrote already."""
+    the dataset's IRIs, so a document's layout is the same on every host."""
     if fmt.rdf_format in _TEXT_REBASED and (rebase is None or _rebased_in_text(quads, rebase)):
         # The terms go to pyoxigraph as they are, and the IRIs are rebased in the text it
         # writes: rewriting a few hundred terms one by one in Python cost more than the rest.
@@ -100,8 +117,7 @@ def serialize(quads: list[ox.Quad], fmt: Format, public_base: str, rebase: Rebas
                                prefixes=prefixes if fmt.rdf_format in _WITH_PREFIXES else None)
         return written.replace(b"<" + rebase.source.encode(), b"<" + rebase.target.encode()) if rebase else written
     if fmt.extension == "jsonld":  # rebased as it is written
-        spliced = _with_written_part(quads, part, rebase) if part else None
-        return spliced or jsonld_bytes(compacted_nodes(_rows(quads), rebase), document_context(rebase))
+        return jsonld_bytes(compacted_nodes(_rows(quads), rebase), document_context(rebase))
     rows: list[Row] = _rewritten(quads, rebase) if rebase else [
         (q.subject, q.predicate, q.object, q.graph_name) for q in quads]
     assert fmt.rdf_format is not None, f"{fmt.media_type} is not an RDF format"
@@ -121,11 +137,29 @@ def _rows(quads: Iterable[ox.Quad]) -> list[Row]:
     return [(q.subject, q.predicate, q.object, q.graph_name) for q in quads]
 
 
-def _with_written_part(quads: list[ox.Quad], part: GraphPart, rebase: Rebase | None) -> bytes | None:
-    """The JSON-LD document of ``quads``, with ``part``'s graph taken from the line the build
-    wrote for the dump and only the other graphs compacted here (most of an article's
-    description is its own graph: this is most of the work). The same bytes as compacting
-    everything (tests/test_describe_speed.py checks it); None where that could not be assured.
+def _turtle_with_written_part(others: list[ox.Quad], part: GraphPart, rebase: Rebase | None) -> bytes | None:
+    """The Turtle document of ``part``'s graph and the quads of ``others`` (of other graphs):
+    the graph's triples as the build wrote them for the Turtle dump, then the others'. The
+    same statements as :func:`serialize` writes (tests/test_describe_speed.py checks it), with
+    the dumps' prefixes; a triple that another graph holds too may be written twice, which
+    says it once. None where rebasing the text could not be assured exact, or the part is
+    unreadable."""
+    if rebase is not None and not (part.rebasable_in_text(rebase.source) and _rebased_in_text(others, rebase)):
+        return None
+    own = part.section("ttl")
+    if not own:
+        return None
+    triples = list(dict.fromkeys(q.triple for q in others))
+    rest = split_prefixes(ox.serialize(triples, format=ox.RdfFormat.TURTLE, prefixes=PREFIXES))[1] if triples else b""
+    written = prefix_header(ox.RdfFormat.TURTLE) + own + rest
+    return written.replace(b"<" + rebase.source.encode(), b"<" + rebase.target.encode()) if rebase else written
+
+
+def _with_written_part(others: list[ox.Quad], part: GraphPart, rebase: Rebase | None) -> bytes | None:
+    """The JSON-LD document of ``part``'s graph and the quads of ``others`` (of other graphs),
+    with the graph taken from the line the build wrote for the dump and only the others
+    compacted here. The same bytes as compacting everything (tests/test_describe_speed.py
+    checks it); None where that could not be assured.
 
     The build's line has the dataset's IRIs. Rebased, every IRI in it is a JSON string that
     starts with the base IRI ('"<base>…'); nothing else there does (``part.rebasable``), so
@@ -134,7 +168,7 @@ def _with_written_part(quads: list[ox.Quad], part: GraphPart, rebase: Rebase | N
     if rebase is not None and not (_json_plain(rebase.source) and _json_plain(rebase.target)
                                    and part.rebasable(rebase.source)):
         return None
-    line = part.read()
+    line = part.section("jsonld")
     if line is None or b"\n" in line:
         return None
     if rebase is not None:
@@ -142,7 +176,6 @@ def _with_written_part(quads: list[ox.Quad], part: GraphPart, rebase: Rebase | N
         if re.search(rb'"' + re.escape(source) + rb'[^"]*":|"@type":"' + re.escape(source), line):
             return None
         line = line.replace(b'"' + source, b'"' + rebase.target.encode())
-    others = [q for q in quads if q.graph_name != part.graph]
     if any(isinstance(q.graph_name, ox.DefaultGraph) for q in others):
         return None  # a default-graph node named as the graph would merge with it
     nodes = compacted_nodes(_rows(others), rebase)
