@@ -237,3 +237,25 @@ def test_a_source_error_in_a_worker_names_its_file_and_line_and_keeps_the_output
     assert caught.value.path == broken and caught.value.line == where + 1
     assert "gossip" in caught.value.message or "kind" in caught.value.message
     assert (first.out_dir / "dataset.nq").read_bytes() == before
+
+
+def test_the_cache_is_kept_across_changes_to_code_that_makes_no_graph():
+    """A rebuild reuses cached graphs unless code that makes graphs, their dump parts or
+    their search rows changed: every module a build's worker imports, less those that only
+    write the output, but none of the code that serves or renders documents."""
+    import subprocess
+    import sys
+
+    from claimgraph.buildcache import graph_code
+
+    package = Path(claimgraph.build.__file__).parent
+    names = {path.relative_to(package).as_posix() for path in graph_code()}
+    assert {"mapping.py", "batches.py", "validation.py", "graphparts.py", "search.py",
+            "documents/jsonld_doc.py"} <= names
+    assert not names & {"documents/describe.py", "documents/rdf.py", "web/app.py", "site.py", "cli.py"}
+    loaded = subprocess.run([sys.executable, "-c", "import sys, claimgraph.batches; print(*sorted(sys.modules))"],
+                            capture_output=True, text=True, check=True).stdout.split()
+    worker = {m.removeprefix("claimgraph.").replace(".", "/") for m in loaded if m.startswith("claimgraph.")}
+    writing_only = {"publishing", "linking", "linking/cache"}
+    for module in worker - writing_only:
+        assert f"{module}.py" in names or f"{module}/__init__.py" in names, module

@@ -42,9 +42,20 @@ def rules_digest(corpus: Corpus | CorpusFiles, base: str) -> str:
     return digest.hexdigest()
 
 
-# code that never shapes a cached graph, its dump parts or its search rows
+# code that never shapes a cached graph, its dump parts or its search rows: of documents/,
+# only jsonld_doc.py does (it compacts the JSON-LD dump's parts); the rest describes and
+# renders resources for the server and the site
 _NOT_GRAPH_CODE = ("web/", "remote/", "linking/", "cli.py", "site.py", "build.py", "dumps.py", "publishing.py",
-                   "query_pages.py", "__main__.py")
+                   "query_pages.py", "__main__.py", "ontology_page.py", "documents/")
+_GRAPH_CODE_AMONG_THOSE = ("documents/__init__.py", "documents/jsonld_doc.py")
+
+
+def graph_code() -> list[Path]:
+    """claimgraph's own modules that make graphs, their dump parts or their search rows."""
+    package = Path(__file__).parent
+    return [path for path in sorted(package.rglob("*.py"))
+            if not (name := path.relative_to(package).as_posix()).startswith(_NOT_GRAPH_CODE)
+            or name in _GRAPH_CODE_AMONG_THOSE]
 
 
 @cache
@@ -53,10 +64,8 @@ def _code_digest() -> str:
     made it (serving or publishing code may change without a rebuild)."""
     digest = hashlib.sha256()
     package = Path(__file__).parent
-    for path in sorted(package.rglob("*.py")):
-        name = path.relative_to(package).as_posix()
-        if not name.startswith(_NOT_GRAPH_CODE):
-            digest.update(name.encode() + b"\0" + path.read_bytes())
+    for path in graph_code():
+        digest.update(path.relative_to(package).as_posix().encode() + b"\0" + path.read_bytes())
     return digest.hexdigest()
 
 
