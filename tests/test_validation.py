@@ -126,3 +126,29 @@ def test_domain_and_range_misfits_are_warnings(seed_build, content):
     g2, _ = content
     g2.add((iri(seed_build, "entity/baku"), SCHEMA.containedInPlace, Literal("Azerbaijan")))
     assert any(f.rule == "schemaorg-range" for f in validate_graph(g2).warnings)
+
+
+def test_a_batch_reads_its_entities_for_its_checks_and_leaves_judging_them_to_the_registry(tmp_path):
+    """A batch validates its articles with what its checks need of the registry entities they
+    link to (their types for sh:class, their status and names for the dataset checks): the
+    seed's batch conforms, which it could not if a linked entity looked unknown. The entities'
+    own shapes run once, on the whole registry, not again in every batch."""
+    from dataclasses import replace
+
+    from claimgraph.batches import process_batch
+    from claimgraph.mapping import map_registry
+    from claimgraph.namespaces import Iris
+    from claimgraph.sources import scan_corpus
+    from claimgraph.validation import validate_graph
+    from conftest import copy_data
+
+    files = scan_corpus(copy_data(tmp_path / "data", with_extra=True))
+    base = files.dataset.base_iri
+    assert process_batch(list(files.articles), files.data_dir, files.entities, base, tmp_path / "g").findings == []
+    key = "azerbaijan"  # the seed's article mentions it
+    entities = {**files.entities, key: replace(files.entities[key], name="")}  # a violation of its own shape
+    iri = base + f"entity/{key}"
+    registry = map_registry(entities.values(), Iris(base))
+    assert iri in {f.focus for f in validate_graph(registry.graph).findings}
+    batch = process_batch(list(files.articles), files.data_dir, entities, base, tmp_path / "g2")
+    assert iri not in {f.focus for f in batch.findings}

@@ -233,11 +233,15 @@ def _shacl_findings(data: Graph, locations: Mapping[str, SourceLocation]) -> lis
 
 def validate_graph(content: Graph, everything: Iterable[Graph | Sequence[ox.Quad]] = (),
                    locations: Mapping[str, SourceLocation] | None = None,
-                   in_place: bool = False, quads: Iterable[ox.Quad] | None = None) -> ValidationReport:
+                   in_place: bool = False, quads: Iterable[ox.Quad] | None = None,
+                   linked: Sequence[ox.Quad] = ()) -> ValidationReport:
     """Validate ``content`` (article graphs + entities) with the shapes, and every graph in
     ``everything`` (plus ``content``) against schema.org v30.0. ``in_place``: the caller's
     ``content`` is a scratch graph, which may receive the class hierarchy instead of a copy.
-    ``quads``: the content as pyoxigraph quads, when the caller has them (saves a conversion)."""
+    ``quads``: the content as pyoxigraph quads, when the caller has them (saves a conversion).
+    ``linked``: what is known of the resources ``content`` links to, validated on their own
+    (a batch's registry entities): the dataset checks read it, and neither the shapes nor the
+    schema.org check judge it again (``content`` holds the types that sh:class needs)."""
     locations = locations or {}
     quads = None if quads is None else list(quads)
     hierarchy = _class_hierarchy(content)
@@ -249,7 +253,7 @@ def validate_graph(content: Graph, everything: Iterable[Graph | Sequence[ox.Quad
     data.addN((s, p, o, data) for s, p, o in hierarchy)
     findings = _shacl_findings(data, locations)
     hierarchy_quads = None if quads is None else [
-        *quads, *(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for s, p, o in hierarchy)]
+        *quads, *linked, *(ox.Quad(to_oxigraph(s), to_oxigraph(p), to_oxigraph(o)) for s, p, o in hierarchy)]
     findings += run_dataset_checks(data, locations, hierarchy_quads)
     if in_place:  # the schema.org check judges the content, not the hierarchy added to it
         for triple in hierarchy:
