@@ -56,6 +56,17 @@ def test_offsets_must_fit_the_exact_text(seed_build, content):
     assert found[0].focus.endswith("historical-injustice#anchor")
 
 
+
+def test_offsets_are_never_negative(seed_build, content):
+    g, _ = content
+    position = iri(seed_build, "claim/section-907-opinion/historical-injustice#position")
+    start, end = int(g.value(position, OA.start)), int(g.value(position, OA.end))
+    g.set((position, OA.start, Literal(-1, datatype=XSD.integer)))
+    g.set((position, OA.end, Literal(end - start - 1, datatype=XSD.integer)))  # still the exact text's length
+    found = violations(g)
+    assert [(f.rule, f.focus, f.path) for f in found] == [("OffsetsAreNotNegative", str(position), str(OA.start))]
+    assert "-1" in found[0].message
+
 def test_offsets_must_fit_a_published_body(seed_build, content):
     g, _ = content
     article = iri(seed_build, "article/section-907-opinion")
