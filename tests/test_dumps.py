@@ -3,6 +3,7 @@
 from __future__ import annotations
 
 import json
+from pathlib import Path
 
 import pyoxigraph as ox
 import pytest
@@ -159,3 +160,33 @@ def test_search_index_reads_its_groups_one_at_a_time(tmp_path):
     assert index.search("word1") == [] and index.search("word2") == []
     assert [hit.iri for hit in index.search("word0")] == ["https://d.example/g0"]
     index.db.close()
+
+
+def test_dumps_written_as_the_graphs_are_made_are_those_written_at_the_end(two_article_build, tmp_path):
+    """A build with no previous output streams its dumps while the graphs are made: the same
+    bytes and layout as writing them at the end, and written whole should graphs come out of
+    order."""
+    from claimgraph.dumps import DUMP_FORMATS, LAYOUT, DumpStream, write_dumps
+
+    graphs = sorted((iri, path) for iri, path in two_article_build.assembled.graph_files.items())
+    articles = [item for item in graphs if "/graph/article/" in item[0]]
+    assert len(articles) == 2 and len(graphs) > 3
+    whole = tmp_path / "whole"
+    whole.mkdir()
+    write_dumps(graphs, whole)
+
+    def layout(folder: Path) -> dict:
+        return json.loads((folder / LAYOUT).read_text(encoding="utf-8"))["graphs"]
+
+    for name, batches in (("streamed", [[articles[0]], [articles[1]]]), ("disordered", [[articles[1]], [articles[0]]]),
+                          ("at-the-end", [])):
+        folder = tmp_path / name
+        folder.mkdir()
+        stream = DumpStream(folder)
+        for batch in batches:
+            stream.add(batch)
+        paths = stream.finish(graphs)
+        for ext in DUMP_FORMATS:
+            assert paths[ext].read_bytes() == (whole / f"dataset.{ext}").read_bytes(), (name, ext)
+            assert paths[ext].read_bytes() == (two_article_build.out_dir / f"dataset.{ext}").read_bytes(), (name, ext)
+        assert layout(folder) == layout(whole), name

@@ -160,12 +160,14 @@ def _by_slug(findings: list[Finding]) -> dict[str, list[Finding]]:
 
 def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None = None,
              previous: Path | None = None, progress: Progress | None = None,
-             on_reused: Callable[[dict[str, Path]], None] | None = None) -> Assembled:
+             on_reused: Callable[[dict[str, Path]], None] | None = None,
+             on_made: Callable[[list[tuple[str, Path]]], None] | None = None) -> Assembled:
     """Load, map and validate the sources under ``data_dir``, writing each named graph to
     ``work_dir`` (a temporary folder when not given); ``previous`` is an earlier build output
     whose cache may be reused: an article whose sources, registry and rules are unchanged is
     not even read. ``on_reused`` is given the graphs taken from ``previous`` (IRI → file) as
-    soon as they are known, before the others are made."""
+    soon as they are known, before the others are made; ``on_made`` each batch's new article
+    graphs ((IRI, file) pairs, in the order of the articles), as soon as they are made."""
     known, known_at = read_source_stamps(previous) if previous else ({}, 0)
     files = scan_corpus(Path(data_dir), known=known, known_at_ns=known_at)
     iris = Iris(base_iri or files.dataset.base_iri)
@@ -199,6 +201,8 @@ def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None 
         on_reused(dict(graph_files))
     for result in _run_batches(list(_batches(fresh, BATCH_SIZE)), files, iris.base, graphs_dir, progress,
                                len(fresh)):
+        if on_made is not None:
+            on_made([(graph.graph_iri, graph.path) for graph in result.graphs])
         findings += result.findings
         by_slug = _by_slug(result.findings)
         for graph in result.graphs:

@@ -27,7 +27,7 @@ from claimgraph import __version__
 from claimgraph.assembly import SHARED_SEARCH, SHARED_STEM, Assembled, Progress, assemble
 from claimgraph.batches import ArticleGraph
 from claimgraph.buildcache import GRAPHS_DIR
-from claimgraph.dumps import file_sha256, prefill_dumps, write_dumps
+from claimgraph.dumps import DumpStream, file_sha256, prefill_dumps, write_dumps
 from claimgraph.errors import ValidationFailed
 from claimgraph.graphparts import read_part
 from claimgraph.namespaces import fragment
@@ -187,27 +187,33 @@ def build(data_dir: Path, out_dir: Path, base_iri: str | None = None, site: bool
             if previous is not None:
                 prefills.append(prefill_pool.submit(prefill_dumps, previous, tmp, reused))
 
+        # With no previous output, the dumps are written as the graphs are made (DumpStream).
+        stream = DumpStream(tmp) if previous is None else None
         try:
             assembled = assemble(data_dir, base_iri, work_dir=tmp, previous=previous, progress=progress,
-                                 on_reused=prefill)
+                                 on_reused=prefill, on_made=stream.add if stream else None)
             prefilled = prefills[0].result() if prefills else {}
+            holder["assembled"] = assembled
+            if not assembled.report.conforms:
+                first = assembled.report.violations[0]
+                where = first.location
+                raise ValidationFailed(
+                    f"{len(assembled.report.violations)} violation(s) of the shapes; nothing was written",
+                    assembled.report, where.path if where else None, where.line if where else None)
+        except BaseException:
+            if stream:
+                stream.close()  # before a failed build's folder is removed
+            raise
         finally:
             prefill_pool.shutdown(wait=True)  # before a failed build's folder is removed
-        holder["assembled"] = assembled
-        if not assembled.report.conforms:
-            first = assembled.report.violations[0]
-            where = first.location
-            raise ValidationFailed(
-                f"{len(assembled.report.violations)} violation(s) of the shapes; nothing was written",
-                assembled.report, where.path if where else None, where.line if where else None)
         if progress:
             progress("writing dumps", 0, 1)
         # The dumps are copied in the kernel (sendfile), so they are written while the store and
         # the search index are updated: a rebuild's dumps are gigabytes of copying however few
         # graphs changed (most of it in a few long ranges of the previous dumps).
         dumps_pool = ThreadPoolExecutor(1)
-        dumps_written = dumps_pool.submit(write_dumps, list(assembled.graph_files.items()), tmp, previous,
-                                          prefilled)
+        dumps_written = (dumps_pool.submit(stream.finish, list(assembled.graph_files.items())) if stream else
+                         dumps_pool.submit(write_dumps, list(assembled.graph_files.items()), tmp, previous, prefilled))
         try:
             files, quad_count, version = _write_the_rest(assembled, tmp, out_dir, previous, site, progress)
         finally:
