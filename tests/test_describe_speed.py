@@ -291,7 +291,7 @@ def test_article_graphs_read_from_the_build_files_describe_as_the_store_does(two
                                                                              two_article_store, tmp_path):
     import shutil
 
-    from claimgraph.documents.describe import GraphFiles
+    from claimgraph.documents.graphfiles import GraphFiles
     from claimgraph.publishing import GRAPHS_DIR
 
     iris = Iris(two_article_build.assembled.iris.base)
@@ -334,7 +334,8 @@ def test_an_articles_jsonld_from_its_written_part_is_what_compacting_it_all_give
     import shutil
 
     from claimgraph.documents import rdf
-    from claimgraph.documents.describe import Describer, GraphFiles
+    from claimgraph.documents.describe import Describer
+    from claimgraph.documents.graphfiles import GraphFiles
     from claimgraph.publishing import GRAPHS_DIR
 
     iris = Iris(two_article_build.assembled.iris.base)
@@ -384,7 +385,8 @@ def test_an_articles_turtle_from_its_written_part_says_what_writing_it_all_says(
     import shutil
 
     from claimgraph.documents import rdf
-    from claimgraph.documents.describe import Describer, GraphFiles
+    from claimgraph.documents.describe import Describer
+    from claimgraph.documents.graphfiles import GraphFiles
     from claimgraph.publishing import GRAPHS_DIR
 
     iris = Iris(two_article_build.assembled.iris.base)
@@ -439,7 +441,7 @@ def test_an_articles_turtle_from_its_written_part_says_what_writing_it_all_says(
 def test_a_graph_files_links_and_rebasing_are_read_off_its_text_as_its_quads_say():
     """GraphPart reads the IRIs a graph links (subjects and IRI objects, those of lines with a
     blank subject included) and whether its text can be rebased, without parsing it."""
-    from claimgraph.documents.describe import GraphPart
+    from claimgraph.documents.graphfiles import GraphPart
     from claimgraph.graphparts import sorted_nquads
 
     base = "https://d.example/"

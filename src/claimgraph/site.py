@@ -15,8 +15,9 @@ from xml.sax.saxutils import escape as xml_escape
 import pyoxigraph as ox
 
 from claimgraph.documents.catalog import Catalog, load_catalog
-from claimgraph.documents.describe import SUMMARIES_KEPT, Describer, Description, GraphFiles, describe
+from claimgraph.documents.describe import SUMMARIES_KEPT, Describer, Description, describe
 from claimgraph.documents.formats import FORMATS
+from claimgraph.documents.graphfiles import GraphFiles
 from claimgraph.documents.pages import article_page, entity_page, resource_page
 from claimgraph.documents.rdf import serialize, serialize_description
 from claimgraph.documents.site_pages import (

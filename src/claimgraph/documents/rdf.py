@@ -11,8 +11,9 @@ from dataclasses import dataclass
 
 import pyoxigraph as ox
 
-from claimgraph.documents.describe import Description, GraphPart
+from claimgraph.documents.describe import Description
 from claimgraph.documents.formats import Format
+from claimgraph.documents.graphfiles import GraphPart
 from claimgraph.documents.jsonld_doc import compacted_nodes, document_context
 from claimgraph.graphparts import prefix_header, split_prefixes
 from claimgraph.jsonld import JSONLD_TAIL, jsonld_bytes, jsonld_head, jsonld_node_line

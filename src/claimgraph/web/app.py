@@ -21,8 +21,9 @@ from starlette.responses import FileResponse, HTMLResponse, JSONResponse, Respon
 from starlette.routing import Route
 
 from claimgraph.documents.catalog import Catalog, load_catalog
-from claimgraph.documents.describe import ONTOLOGY_IRI, SUMMARIES_KEPT, Describer, GraphFiles
+from claimgraph.documents.describe import ONTOLOGY_IRI, SUMMARIES_KEPT, Describer
 from claimgraph.documents.formats import FORMATS, negotiate
+from claimgraph.documents.graphfiles import GraphFiles
 from claimgraph.documents.site_pages import (
     articles_page,
     downloads_page,
