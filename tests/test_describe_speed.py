@@ -287,17 +287,25 @@ def test_skipping_an_articles_own_resources_leaves_its_description_as_it_was(two
         assert dict(described)[iri] == sort_quads(set(own + every_lookup)), slug
 
 
-def test_article_graphs_read_from_the_build_files_describe_as_the_store_does(two_article_build,
-                                                                             two_article_store, tmp_path):
+@pytest.fixture
+def graph_files(two_article_build, tmp_path):
+    """A copy of the two-article build's article graph files (tests damage them), opened."""
     import shutil
 
     from claimgraph.documents.graphfiles import GraphFiles
     from claimgraph.publishing import GRAPHS_DIR
 
-    iris = Iris(two_article_build.assembled.iris.base)
     folder = tmp_path / "graphs"
     shutil.copytree(two_article_build.out_dir / GRAPHS_DIR, folder)
     files = GraphFiles(folder)
+    yield folder, files
+    files.close()
+
+
+def test_article_graphs_read_from_the_build_files_describe_as_the_store_does(two_article_build,
+                                                                             two_article_store, graph_files):
+    iris = Iris(two_article_build.assembled.iris.base)
+    folder, files = graph_files
     read: list[str] = []
 
     def counted(graph_iri: str, slug: str):
@@ -306,136 +314,113 @@ def test_article_graphs_read_from_the_build_files_describe_as_the_store_does(two
             read.append(slug)
         return quads
 
-    try:
-        for slug in (SEED_SLUG, EXTRA_SLUG):
-            iri = iris.base + f"article/{slug}"
-            assert describe(two_article_store, iri, iris, counted).quads == describe(two_article_store, iri, iris).quads
-        assert read == [SEED_SLUG, EXTRA_SLUG]
-        # a file that is not the graph asked for, or none at all: the store answers
-        graph = iris.base + f"graph/article/{SEED_SLUG}"
-        (folder / f"{SEED_SLUG}.nq").write_bytes((folder / f"{EXTRA_SLUG}.nq").read_bytes())
-        assert files(graph, SEED_SLUG) is None
-        (folder / f"{SEED_SLUG}.nq").write_bytes(b"not n-quads\n")
-        assert files(graph, SEED_SLUG) is None
-        (folder / f"{SEED_SLUG}.nq").unlink()
-        assert files(graph, SEED_SLUG) is None
-        assert files(graph, "_registry") is None and files(graph, "../x") is None
-        iri = iris.base + f"article/{SEED_SLUG}"
-        assert describe(two_article_store, iri, iris, files).quads == describe(two_article_store, iri, iris).quads
-    finally:
-        files.close()
+    for slug in (SEED_SLUG, EXTRA_SLUG):
+        iri = iris.base + f"article/{slug}"
+        assert describe(two_article_store, iri, iris, counted).quads == describe(two_article_store, iri, iris).quads
+    assert read == [SEED_SLUG, EXTRA_SLUG]
+    # a file that is not the graph asked for, or none at all: the store answers
+    graph = iris.base + f"graph/article/{SEED_SLUG}"
+    (folder / f"{SEED_SLUG}.nq").write_bytes((folder / f"{EXTRA_SLUG}.nq").read_bytes())
+    assert files(graph, SEED_SLUG) is None
+    (folder / f"{SEED_SLUG}.nq").write_bytes(b"not n-quads\n")
+    assert files(graph, SEED_SLUG) is None
+    (folder / f"{SEED_SLUG}.nq").unlink()
+    assert files(graph, SEED_SLUG) is None
+    assert files(graph, "_registry") is None and files(graph, "../x") is None
+    iri = iris.base + f"article/{SEED_SLUG}"
+    assert describe(two_article_store, iri, iris, files).quads == describe(two_article_store, iri, iris).quads
 
 
 def test_an_articles_jsonld_from_its_written_part_is_what_compacting_it_all_gives(two_article_build,
-                                                                                two_article_store, tmp_path):
+                                                                                two_article_store, graph_files):
     """An article's JSON-LD document takes its graph's node from the line the build wrote for
     the dump (rebased in its text when served elsewhere): byte for byte what compacting every
     quad gives, on the base IRI and elsewhere; a part it cannot vouch for is not used."""
-    import shutil
-
     from claimgraph.documents import rdf
     from claimgraph.documents.describe import Describer
-    from claimgraph.documents.graphfiles import GraphFiles
-    from claimgraph.publishing import GRAPHS_DIR
 
     iris = Iris(two_article_build.assembled.iris.base)
-    folder = tmp_path / "graphs"
-    shutil.copytree(two_article_build.out_dir / GRAPHS_DIR, folder)
-    files = GraphFiles(folder)
+    folder, files = graph_files
     jsonld_format = next(f for f in FORMATS if f.extension == "jsonld")
-    try:
-        describer = Describer(two_article_store, iris, files)
-        for slug in (SEED_SLUG, EXTRA_SLUG):
-            description = describer(iris.base + f"article/{slug}")
-            assert description.part is not None, slug
-            for public, rebase in ((iris.base, None), (PUBLIC, Rebase(iris.base, PUBLIC))):
-                spliced = rdf._with_written_part(description.extra, description.part, rebase)
-                assert spliced is not None, (slug, public)
-                assert spliced == serialize(description.quads, jsonld_format, public, rebase), (slug, public)
-                assert serialize_description(description, jsonld_format, public, rebase) == spliced
-        # a literal that opens with the base IRI would be rebased with the IRIs, and a subject
-        # elsewhere than under the base IRI could change places: the part is not used then
-        path = folder / f"{SEED_SLUG}.nq"
-        graph, original = f"<{iris.base}graph/article/{SEED_SLUG}>", path.read_bytes()
-        rebase = Rebase(iris.base, PUBLIC)
-        for extra in (f'<{iris.base}article/{SEED_SLUG}> <http://schema.org/comment> "{iris.base}x" {graph} .',
-                      f'<http://other.example/x> <http://schema.org/name> "x" {graph} .'):
-            path.write_bytes(original + extra.encode() + b"\n")
-            description = describer(iris.base + f"article/{SEED_SLUG}")
-            assert description.part is not None and not description.part.rebasable(iris.base), extra
-            assert rdf._with_written_part(description.extra, description.part, rebase) is None
-        # a graph whose parts file is gone is compacted as any other
-        path.write_bytes(original)
-        assert describer(iris.base + f"article/{SEED_SLUG}").part.rebasable(iris.base)  # type: ignore[union-attr]
-        (folder / f"{SEED_SLUG}.parts").unlink()
+    describer = Describer(two_article_store, iris, files)
+    for slug in (SEED_SLUG, EXTRA_SLUG):
+        description = describer(iris.base + f"article/{slug}")
+        assert description.part is not None, slug
+        for public, rebase in ((iris.base, None), (PUBLIC, Rebase(iris.base, PUBLIC))):
+            spliced = rdf._with_written_part(description.extra, description.part, rebase)
+            assert spliced is not None, (slug, public)
+            assert spliced == serialize(description.quads, jsonld_format, public, rebase), (slug, public)
+            assert serialize_description(description, jsonld_format, public, rebase) == spliced
+    # a literal that opens with the base IRI would be rebased with the IRIs, and a subject
+    # elsewhere than under the base IRI could change places: the part is not used then
+    path = folder / f"{SEED_SLUG}.nq"
+    graph, original = f"<{iris.base}graph/article/{SEED_SLUG}>", path.read_bytes()
+    rebase = Rebase(iris.base, PUBLIC)
+    for extra in (f'<{iris.base}article/{SEED_SLUG}> <http://schema.org/comment> "{iris.base}x" {graph} .',
+                  f'<http://other.example/x> <http://schema.org/name> "x" {graph} .'):
+        path.write_bytes(original + extra.encode() + b"\n")
         description = describer(iris.base + f"article/{SEED_SLUG}")
-        assert description.part is not None and description.part.section("jsonld") is None
-        assert rdf._with_written_part(description.extra, description.part, None) is None
-    finally:
-        files.close()
-
+        assert description.part is not None and not description.part.rebasable(iris.base), extra
+        assert rdf._with_written_part(description.extra, description.part, rebase) is None
+    # a graph whose parts file is gone is compacted as any other
+    path.write_bytes(original)
+    assert describer(iris.base + f"article/{SEED_SLUG}").part.rebasable(iris.base)  # type: ignore[union-attr]
+    (folder / f"{SEED_SLUG}.parts").unlink()
+    description = describer(iris.base + f"article/{SEED_SLUG}")
+    assert description.part is not None and description.part.section("jsonld") is None
+    assert rdf._with_written_part(description.extra, description.part, None) is None
 
 
 def test_an_articles_turtle_from_its_written_part_says_what_writing_it_all_says(two_article_build,
-                                                                              two_article_store, tmp_path):
+                                                                              two_article_store, graph_files):
     """An article's Turtle document takes its graph's triples from the build's part of the
     Turtle dump, its quads unparsed: the same statements as writing every quad, on the base
     IRI and elsewhere (every IRI rebased); the graph's links, read off its text, are those of
     its quads; a part whose text could not be rebased exactly is not used."""
-    import shutil
-
     from claimgraph.documents import rdf
     from claimgraph.documents.describe import Describer
-    from claimgraph.documents.graphfiles import GraphFiles
-    from claimgraph.publishing import GRAPHS_DIR
 
     iris = Iris(two_article_build.assembled.iris.base)
-    folder = tmp_path / "graphs"
-    shutil.copytree(two_article_build.out_dir / GRAPHS_DIR, folder)
-    files = GraphFiles(folder)
+    folder, files = graph_files
     turtle = next(f for f in FORMATS if f.extension == "ttl")
-    try:
-        describer = Describer(two_article_store, iris, files)
-        for slug in (SEED_SLUG, EXTRA_SLUG):
-            iri = iris.base + f"article/{slug}"
-            description = describer(iri)
-            assert description.part is not None and description.extra, slug
-            assert description._quads is None  # nothing parsed yet
-            graph = description.part.graph
-            own = [q for q in describe(two_article_store, iri, iris).quads if q.graph_name == graph]
-            assert description.part.linked_iris() == {t.value for q in own for t in (q.subject, q.object)
-                                                      if isinstance(t, ox.NamedNode)}
-            hosts = ((iris.base, None), (PUBLIC, Rebase(iris.base, PUBLIC)))
-            documents = [serialize_description(description, turtle, public, rebase) for public, rebase in hosts]
-            assert description._quads is None, "the graph's quads were parsed"
-            for (public, rebase), spliced in zip(hosts, documents, strict=True):
-                assert spliced.startswith(b"@prefix ") and description.part.section("ttl") in spliced.replace(
-                    b"<" + PUBLIC.encode(), b"<" + iris.base.encode())
-                assert parsed(spliced, turtle) == parsed(serialize(description.quads, turtle, public, rebase), turtle)
-                if rebase:
-                    assert b"<" + iris.base.encode() not in spliced
-            assert describer(iri).quads == describe(two_article_store, iri, iris).quads, slug
-        # a literal holding the base IRI in brackets, or a datatype under it: not rebased in text
-        path = folder / f"{SEED_SLUG}.nq"
-        graph_term, original = f"<{iris.base}graph/article/{SEED_SLUG}>", path.read_bytes()
-        subject = f"<{iris.base}article/{SEED_SLUG}>"
-        for extra in (f'{subject} <http://schema.org/comment> "see <{iris.base}x>" {graph_term} .',
-                      f'{subject} <http://schema.org/comment> "x"^^<{iris.base}type> {graph_term} .'):
-            path.write_bytes(original + extra.encode() + b"\n")
-            description = describer(iris.base + f"article/{SEED_SLUG}")
-            assert description.part is not None and not description.part.rebasable_in_text(iris.base), extra
-            assert rdf._turtle_with_written_part(description.extra, description.part, Rebase(iris.base, PUBLIC)) \
-                is None
-            assert description.part.rebasable_in_text("https://elsewhere.example/")
-        # no parts file: written from the quads
-        path.write_bytes(original)
-        (folder / f"{SEED_SLUG}.parts").unlink()
+    describer = Describer(two_article_store, iris, files)
+    for slug in (SEED_SLUG, EXTRA_SLUG):
+        iri = iris.base + f"article/{slug}"
+        description = describer(iri)
+        assert description.part is not None and description.extra, slug
+        assert description._quads is None  # nothing parsed yet
+        graph = description.part.graph
+        own = [q for q in describe(two_article_store, iri, iris).quads if q.graph_name == graph]
+        assert description.part.linked_iris() == {t.value for q in own for t in (q.subject, q.object)
+                                                  if isinstance(t, ox.NamedNode)}
+        hosts = ((iris.base, None), (PUBLIC, Rebase(iris.base, PUBLIC)))
+        documents = [serialize_description(description, turtle, public, rebase) for public, rebase in hosts]
+        assert description._quads is None, "the graph's quads were parsed"
+        for (public, rebase), spliced in zip(hosts, documents, strict=True):
+            assert spliced.startswith(b"@prefix ") and description.part.section("ttl") in spliced.replace(
+                b"<" + PUBLIC.encode(), b"<" + iris.base.encode())
+            assert parsed(spliced, turtle) == parsed(serialize(description.quads, turtle, public, rebase), turtle)
+            if rebase:
+                assert b"<" + iris.base.encode() not in spliced
+        assert describer(iri).quads == describe(two_article_store, iri, iris).quads, slug
+    # a literal holding the base IRI in brackets, or a datatype under it: not rebased in text
+    path = folder / f"{SEED_SLUG}.nq"
+    graph_term, original = f"<{iris.base}graph/article/{SEED_SLUG}>", path.read_bytes()
+    subject = f"<{iris.base}article/{SEED_SLUG}>"
+    for extra in (f'{subject} <http://schema.org/comment> "see <{iris.base}x>" {graph_term} .',
+                  f'{subject} <http://schema.org/comment> "x"^^<{iris.base}type> {graph_term} .'):
+        path.write_bytes(original + extra.encode() + b"\n")
         description = describer(iris.base + f"article/{SEED_SLUG}")
-        assert description.part is not None and description.part.section("ttl") is None
-        assert serialize_description(description, turtle, iris.base) == serialize(description.quads, turtle, iris.base)
-    finally:
-        files.close()
-
+        assert description.part is not None and not description.part.rebasable_in_text(iris.base), extra
+        assert rdf._turtle_with_written_part(description.extra, description.part, Rebase(iris.base, PUBLIC)) \
+            is None
+        assert description.part.rebasable_in_text("https://elsewhere.example/")
+    # no parts file: written from the quads
+    path.write_bytes(original)
+    (folder / f"{SEED_SLUG}.parts").unlink()
+    description = describer(iris.base + f"article/{SEED_SLUG}")
+    assert description.part is not None and description.part.section("ttl") is None
+    assert serialize_description(description, turtle, iris.base) == serialize(description.quads, turtle, iris.base)
 
 
 def test_a_graph_files_links_and_rebasing_are_read_off_its_text_as_its_quads_say():
