@@ -77,6 +77,26 @@ def test_one_graph_store_answers_every_pattern_as_rdflib_does():
     assert set(g.subjects(SCHEMA.about, a)) == {b, c}
 
 
+def test_one_graph_store_finds_by_object_however_it_was_changed():
+    """The look-up by object alone has an index made on first use: statements added and
+    removed before it and after it are found (or not) all the same."""
+    a, b, c = URIRef("urn:a"), URIRef("urn:b"), URIRef("urn:c")
+    g, reference = one_graph(), Graph()
+    for t in [(a, SCHEMA.about, c), (b, SCHEMA.about, c), (a, SCHEMA.name, Literal("A"))]:
+        g.add(t)
+        reference.add(t)
+    g.remove((b, None, None))  # before the index exists
+    reference.remove((b, None, None))
+    assert sorted(g.triples((None, None, c))) == sorted(reference.triples((None, None, c)))
+    for t in [(c, SCHEMA.about, c), (b, SCHEMA.name, Literal("A"))]:  # after it
+        g.add(t)
+        reference.add(t)
+    g.remove((a, SCHEMA.name, None))
+    reference.remove((a, SCHEMA.name, None))
+    for o in (a, c, Literal("A")):
+        assert sorted(g.triples((None, None, o))) == sorted(reference.triples((None, None, o))), o
+
+
 def test_shapes_and_mapping_share_vocabulary_terms():
     """pyshacl compares the shapes' terms with the data's on every look-up; interned, the
     comparison is an identity check. The same IRI from a namespace and from the shapes must be

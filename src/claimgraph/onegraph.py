@@ -4,7 +4,7 @@ rdflib's default ``Memory`` store records, for every triple, the graphs it belon
 checks that record again on every lookup. pyshacl needs a context-aware store, and spends
 most of its time in those lookups: about 60 % of validating a batch of articles went to
 ``Memory.triples`` (and as much again to adding the batch to the graph). A graph that is the
-only one in its store needs none of that: this store keeps three plain indexes and says that
+only one in its store needs none of that: this store keeps plain indexes and says that
 every triple is in its one graph.
 
 The indexes are its own rather than ``SimpleMemory``'s: that store finds a missing key by
@@ -66,7 +66,10 @@ class OneGraphStore(SimpleMemory):
         self._graph_refs: tuple[weakref.ref[Graph], ...] = ()
         self._spo: _Index = {}
         self._pos: _Index = {}
-        self._osp: _Index = {}
+        # made on the first look-up by object alone: pyshacl's look-ups (objects of a subject,
+        # subjects of a predicate and object) never need it, and keeping it up to date was a
+        # third of the cost of adding a batch's statements
+        self._osp_index: _Index | None = None
         self._count = 0
 
     def add(self, triple: tuple[Node, Node, Node], context: Any, quoted: bool = False) -> None:
@@ -78,19 +81,39 @@ class OneGraphStore(SimpleMemory):
             add(s, p, o)
 
     def _add(self, s: Node, p: Node, o: Node) -> None:
-        objects = self._spo.get(s, {}).get(p)
-        if objects is not None and o in objects:
-            return
-        _insert(self._spo, s, p, o)
+        by_predicate = self._spo.get(s)
+        if by_predicate is None:
+            self._spo[s] = {p: {o: None}}
+        else:
+            objects = by_predicate.get(p)
+            if objects is None:
+                by_predicate[p] = {o: None}
+            elif o in objects:
+                return
+            else:
+                objects[o] = None
         _insert(self._pos, p, o, s)
-        _insert(self._osp, o, s, p)
+        if self._osp_index is not None:
+            _insert(self._osp_index, o, s, p)
         self._count += 1
+
+    @property
+    def _osp(self) -> _Index:
+        if self._osp_index is None:
+            osp: _Index = {}
+            for s, by_predicate in self._spo.items():
+                for p, objects in by_predicate.items():
+                    for o in objects:
+                        _insert(osp, o, s, p)
+            self._osp_index = osp
+        return self._osp_index
 
     def remove(self, triple_pattern: Any, context: Any = None) -> None:
         for (s, p, o), _ in list(self.triples(triple_pattern)):
             _discard(self._spo, s, p, o)
             _discard(self._pos, p, o, s)
-            _discard(self._osp, o, s, p)
+            if self._osp_index is not None:
+                _discard(self._osp_index, o, s, p)
             self._count -= 1
 
     def triples(self, triple_pattern: Any, context: Any = None
