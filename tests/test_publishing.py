@@ -11,7 +11,7 @@ import claimgraph.build
 from claimgraph.build import build
 from claimgraph.cli import main
 from claimgraph.errors import OutputError
-from claimgraph.publishing import _bulk_load, recover_output
+from claimgraph.publishing import _bulk_load, recover_output, write_store
 from conftest import DATA
 from test_sources import snapshot
 
@@ -83,3 +83,27 @@ def test_store_loads_chunks_in_parallel_and_keeps_blank_nodes_together(tmp_path)
     assert len(store) == 12 * 50 + 2
     rows = list(store.query("SELECT (COUNT(DISTINCT ?s) AS ?n) { GRAPH ?g { ?s <urn:p> ?o } FILTER isBlank(?s) }"))
     assert rows[0]["n"].value == "1"
+
+
+def test_store_update_swaps_graphs_and_reloads_when_a_graph_does_not_come_out_whole(tmp_path):
+    """A rebuild swaps the changed graphs into a checkpoint of the previous store, and checks
+    each swapped graph against its file; one that does not match means loading afresh."""
+    graphs = []
+    for n in range(3):
+        path = tmp_path / f"g{n}.nq"
+        path.write_text("".join(f'<urn:s{n}> <urn:p> "{k}" <urn:g{n}> .\n' for k in range(4)))
+        graphs.append(path)
+    assert write_store(tmp_path / "before", graphs, 12) == 12
+    changed = tmp_path / "changed.nq"
+    changed.write_text('<urn:s1> <urn:p> "new" <urn:g1> .\n')
+    files = [graphs[0], changed, graphs[2]]
+    assert write_store(tmp_path / "after", files, 9, tmp_path / "before", {"urn:g1": changed}) == 9
+    store = ox.Store.read_only(str(tmp_path / "after"))
+    assert {q.object.value for q in store.quads_for_pattern(None, None, None, ox.NamedNode("urn:g1"))} == {"new"}
+    del store
+    # a file whose lines are not its quads (one said twice) does not match what was loaded:
+    # the store is then loaded afresh from all the files, and its real size returned
+    doubled = tmp_path / "doubled.nq"
+    doubled.write_text('<urn:s1> <urn:p> "x" <urn:g1> .\n' * 2)
+    files = [graphs[0], doubled, graphs[2]]
+    assert write_store(tmp_path / "again", files, 10, tmp_path / "before", {"urn:g1": doubled}) == 9
