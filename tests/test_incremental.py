@@ -108,24 +108,57 @@ def test_a_rebuild_copies_the_unchanged_graphs_from_the_previous_dumps(corpus, t
         return real(path)
 
     monkeypatch.setattr(claimgraph.dumps, "part_ranges", recording)
-    # the start of each dump, up to the edited article, is copied while the article is mapped,
-    # and writing the dumps goes on from there
-    prefilled: list[dict[str, int]] = []
-    real_prefill = claimgraph.build.prefill_dumps
-    monkeypatch.setattr(claimgraph.build, "prefill_dumps",
-                        lambda *a: prefilled.append(real_prefill(*a)) or prefilled[-1])
+    # the start of each dump, up to the edited article, is written while the article is mapped,
+    # then every article graph's part while the shared graphs are made; writing the dumps
+    # goes on from there
+    started: list[claimgraph.dumps.DumpStart] = []
+    real_start = claimgraph.build.write_dump_start
+    monkeypatch.setattr(claimgraph.build, "write_dump_start",
+                        lambda *a: started.append(real_start(*a)) or started[-1])
     starts: list[int] = []
     real_write = claimgraph.dumps._write_dump
     monkeypatch.setattr(claimgraph.dumps, "_write_dump", lambda *a: starts.append(a[-1]) or real_write(*a))
     rebuilt = build(corpus, tmp_path / "dist", site=False)
-    assert len(prefilled) == 1 and sorted(prefilled[0]) == sorted(claimgraph.dumps.DUMP_FORMATS)
-    assert sorted(starts) == sorted(prefilled[0].values())
+    article_iris = sorted(iri for iri in rebuilt.assembled.graph_files if "/graph/article/" in iri)
+    edited_iri = next(iri for iri in article_iris if iri.endswith("/" + edited.stem.removesuffix(".annotations")))
+    assert len(started) == 2
+    assert [g.iri for g in started[0].graphs] == article_iris[:article_iris.index(edited_iri)]
+    assert [g.iri for g in started[1].graphs] == article_iris
+    assert sorted(started[1].sizes) == sorted(claimgraph.dumps.DUMP_FORMATS)
+    # five writes for each start, then five that go on after the second
+    assert sorted(starts[-5:]) == sorted(started[1].sizes.values())
     # the edited article's parts (and the shared graphs', written again) come from their files;
     # the nine others', from the previous dumps
     articles = {path.stem for iri, path in rebuilt.assembled.graph_files.items() if "/graph/article/" in iri}
     assert len(articles) == 10 and set(read) & articles == {edited.stem}
     monkeypatch.undo()
     monkeypatch.setattr(claimgraph.assembly, "BATCH_SIZE", 4)
+    assert_same_output(rebuilt, build(corpus, tmp_path / "fresh", site=False))
+
+
+def test_a_new_article_before_the_unchanged_ones_means_writing_the_dumps_whole(corpus, tmp_path, monkeypatch):
+    """The dumps written ahead begin with the unchanged graphs before the edited one; an
+    article added before them all makes those not the build's first graphs, and the dumps
+    must not go on from them."""
+    build(corpus, tmp_path / "dist", site=False)
+    articles = corpus / "articles"
+    first = sorted(articles.glob("*.txt"))[0]
+    for source in articles.glob(first.stem + ".*"):
+        (articles / source.name.replace(first.stem, "0-" + first.stem)).write_bytes(source.read_bytes())
+    generator.touch_article(corpus)
+    resumed: list[bool] = []
+    real = claimgraph.dumps._graphs
+
+    def recording(files, known, start=None):
+        graphs, went_on = real(files, known, start)
+        if start is not None:
+            resumed.append(went_on)
+        return graphs, went_on
+
+    monkeypatch.setattr(claimgraph.dumps, "_graphs", recording)
+    rebuilt = build(corpus, tmp_path / "dist", site=False)
+    assert resumed and not any(resumed)
+    monkeypatch.undo()
     assert_same_output(rebuilt, build(corpus, tmp_path / "fresh", site=False))
 
 

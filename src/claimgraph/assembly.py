@@ -166,13 +166,16 @@ def _by_slug(findings: list[Finding]) -> dict[str, list[Finding]]:
 def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None = None,
              previous: Path | None = None, progress: Progress | None = None,
              on_reused: Callable[[dict[str, Path]], None] | None = None,
+             on_articles: Callable[[dict[str, Path]], None] | None = None,
              on_made: Callable[[list[tuple[str, Path]]], None] | None = None) -> Assembled:
     """Load, map and validate the sources under ``data_dir``, writing each named graph to
     ``work_dir`` (a temporary folder when not given); ``previous`` is an earlier build output
     whose cache may be reused: an article whose sources, registry and rules are unchanged is
     not even read. ``on_reused`` is given the graphs taken from ``previous`` (IRI → file) as
     soon as they are known, before the others are made; ``on_made`` each batch's new article
-    graphs ((IRI, file) pairs, in the order of the articles), as soon as they are made."""
+    graphs ((IRI, file) pairs, in the order of the articles), as soon as they are made;
+    ``on_articles`` every article graph (IRI → file) once all are made, before the shared
+    graphs are."""
     known, known_at = read_source_stamps(previous) if previous else ({}, 0)
     files = scan_corpus(Path(data_dir), known=known, known_at_ns=known_at)
     iris = Iris(base_iri or files.dataset.base_iri)
@@ -219,6 +222,8 @@ def assemble(data_dir: Path, base_iri: str | None = None, work_dir: Path | None 
                                  "date": graph.date_published, "files": file_stamps(graph.path),
                                  "findings": [finding_to_json(f) for f in by_slug.get(graph.slug, [])
                                               if f.severity != "Violation"]}
+    if on_articles is not None:
+        on_articles(dict(graph_files))
     # The shared graphs: the registry (validated on its own), the ontology, Wikidata's facts
     # from the committed cache (never the network; Wikidata's modelling, which the shapes and
     # the schema.org check do not judge), and the metadata describing all of them.

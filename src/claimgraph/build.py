@@ -27,7 +27,7 @@ from claimgraph import __version__
 from claimgraph.assembly import SHARED_SEARCH, SHARED_STEM, Assembled, Progress, assemble
 from claimgraph.batches import ArticleGraph
 from claimgraph.buildcache import GRAPHS_DIR
-from claimgraph.dumps import DumpStream, file_sha256, prefill_dumps, write_dumps
+from claimgraph.dumps import DumpStart, DumpStream, file_sha256, reused_prefix, write_dump_start, write_dumps
 from claimgraph.errors import ValidationFailed
 from claimgraph.graphparts import read_part
 from claimgraph.namespaces import fragment
@@ -177,22 +177,30 @@ def build(data_dir: Path, out_dir: Path, base_iri: str | None = None, site: bool
 
     def write(tmp: Path) -> None:
         previous = out_dir if out_dir.is_dir() else None
-        # A rebuild copies the start of the previous dumps (up to the first changed graph) while
-        # the changed articles are read and mapped: that leaves a core idle, and the dumps are
-        # otherwise the longest stage after it.
+        # A rebuild writes the start of its dumps ahead, in a thread: the unchanged graphs up to
+        # the first changed one while the changed articles are read and mapped (that leaves a
+        # core idle), then all the article graphs while the shared graphs are made. The dumps
+        # are otherwise the longest stage after the assembly.
         prefill_pool = ThreadPoolExecutor(1)
-        prefills: list[Future[dict[str, int]]] = []
+        starts: list[Future[DumpStart | None]] = []
 
-        def prefill(reused: dict[str, Path]) -> None:
+        def start_dumps(reused: dict[str, Path]) -> None:
             if previous is not None:
-                prefills.append(prefill_pool.submit(prefill_dumps, previous, tmp, reused))
+                starts.append(prefill_pool.submit(
+                    lambda: write_dump_start(reused_prefix(previous, reused), tmp, previous)))
+
+        def go_on_with_dumps(articles: dict[str, Path]) -> None:
+            if previous is not None and starts:
+                earlier = starts[-1]
+                starts.append(prefill_pool.submit(
+                    lambda: write_dump_start(sorted(articles.items()), tmp, previous, earlier.result())))
 
         # With no previous output, the dumps are written as the graphs are made (DumpStream).
         stream = DumpStream(tmp) if previous is None else None
         try:
             assembled = assemble(data_dir, base_iri, work_dir=tmp, previous=previous, progress=progress,
-                                 on_reused=prefill, on_made=stream.add if stream else None)
-            prefilled = prefills[0].result() if prefills else {}
+                                 on_reused=start_dumps, on_articles=go_on_with_dumps,
+                                 on_made=stream.add if stream else None)
             holder["assembled"] = assembled
             if not assembled.report.conforms:
                 first = assembled.report.violations[0]
@@ -203,17 +211,22 @@ def build(data_dir: Path, out_dir: Path, base_iri: str | None = None, site: bool
         except BaseException:
             if stream:
                 stream.close()  # before a failed build's folder is removed
+            prefill_pool.shutdown(wait=True, cancel_futures=True)  # likewise
             raise
-        finally:
-            prefill_pool.shutdown(wait=True)  # before a failed build's folder is removed
+        prefill_pool.shutdown(wait=False)  # its last start of the dumps is awaited below
         if progress:
             progress("writing dumps", 0, 1)
         # The dumps are copied in the kernel (sendfile), so they are written while the store and
         # the search index are updated: a rebuild's dumps are gigabytes of copying however few
         # graphs changed (most of it in a few long ranges of the previous dumps).
         dumps_pool = ThreadPoolExecutor(1)
+
+        def rest_of_dumps() -> dict[str, Path]:
+            start = starts[-1].result() if starts else None  # the store is updated meanwhile
+            return write_dumps(list(assembled.graph_files.items()), tmp, previous, start)
+
         dumps_written = (dumps_pool.submit(stream.finish, list(assembled.graph_files.items())) if stream else
-                         dumps_pool.submit(write_dumps, list(assembled.graph_files.items()), tmp, previous, prefilled))
+                         dumps_pool.submit(rest_of_dumps))
         try:
             files, quad_count, version = _write_the_rest(assembled, tmp, out_dir, previous, site, progress)
         finally:

@@ -128,12 +128,14 @@ def _offsets(ext: str, graphs: Sequence[_Graph]) -> tuple[list[int], int]:
 _Op = tuple[str, object, int, int]
 
 
-def _plan(ext: str, graphs: Sequence[_Graph], previous: Mapping[str, dict]) -> list[_Op]:
+def _plan(ext: str, graphs: Sequence[_Graph], previous: Mapping[str, dict], whole: bool = True,
+          first: bool = True) -> list[_Op]:
     """The writes that make dump ``ext``: ``previous`` maps a graph IRI to its record in the
-    previous dumps' layout (its files' stamp, its parts' offsets and lengths)."""
+    previous dumps' layout (its files' stamp, its parts' offsets and lengths). Not ``whole``:
+    the writes of these graphs' parts only, without the dump's head and tail (``first``: no
+    graph before them has a part in it)."""
     separator = _SEPARATOR.get(ext, b"")
-    ops: list[_Op] = [("bytes", _head(ext), 0, 0)]
-    first = True
+    ops: list[_Op] = [("bytes", _head(ext), 0, 0)] if whole else [("bytes", b"", 0, 0)]
     for graph in graphs:
         length = graph.lengths[ext]
         if not length:
@@ -157,7 +159,8 @@ def _plan(ext: str, graphs: Sequence[_Graph], previous: Mapping[str, dict]) -> l
                 ops.append(("bytes", gap, 0, 0))
             path, start, _ = graph.part(ext)
             ops.append(("file", path, start, length))
-    ops.append(("bytes", _tail(ext), 0, 0))
+    if whole:
+        ops.append(("bytes", _tail(ext), 0, 0))
     return ops
 
 
@@ -187,83 +190,67 @@ def _previous_layout(previous_out: Path | None) -> dict | None:
     if previous_out is None:
         return None
     try:
-        layout = json.loads((previous_out / LAYOUT).read_bytes())
+        layout = _read_layout(previous_out / LAYOUT)
+        if layout is None:
+            return None
         for ext in DUMP_FORMATS:
-            info = (previous_out / f"dataset.{ext}").stat()
+            path = previous_out / f"dataset.{ext}"
+            info = path.stat()
             if layout["dumps"][ext] != [info.st_ino, info.st_size, info.st_mtime_ns]:
                 return None
-        graphs = layout["graphs"]
-        # every record whole, checked once here, so that nothing later trips on a damaged file
-        if not all(isinstance(g["stamp"], list) and all(isinstance(g[key][ext], int) for ext in DUMP_FORMATS
-                                                         for key in ("offsets", "lengths"))
-                   for g in graphs.values()):
-            return None
-        return layout
-    except (OSError, ValueError, KeyError, TypeError, AttributeError):
-        return None
-
-
-def prefill_dumps(previous_out: Path, out_dir: Path, reused: Mapping[str, Path]) -> dict[str, int]:
-    """Copy into ``out_dir`` the start of each previous dump that a rebuild will keep as it is:
-    its head and the parts of the graphs before the first one not ``reused`` (graph IRI → its
-    file, brought from the previous build). Run while the changed articles are still being
-    read and mapped, on the core that work leaves idle. Returns the bytes written per dump;
-    :func:`write_dumps` uses them only where its own plan starts with those very bytes."""
-    layout = _previous_layout(previous_out)
-    if layout is None:
-        return {}
-    known = layout["graphs"]
-    kept = []
-    written: dict[str, int] = {}
-    try:
-        for iri in sorted(known):
-            path = reused.get(iri)
-            if path is None or _stamp(path) != known[iri]["stamp"]:
-                break
-            kept.append(known[iri])
-        for ext in DUMP_FORMATS:
             head = _head(ext)
-            end = max((g["offsets"][ext] + g["lengths"][ext] for g in kept if g["lengths"][ext]), default=0)
-            if end <= len(head):
-                continue
-            with (previous_out / f"dataset.{ext}").open("rb") as old, \
-                    (out_dir / f"dataset.{ext}").open("wb", buffering=0) as out:
-                if old.read(len(head)) != head:  # written by another version: start afresh
-                    continue
-                _copy(out, old, 0, end)
-            written[ext] = end
-    except (OSError, OutputError, KeyError, TypeError, AttributeError):
-        return {}  # the dumps are then written whole
-    return written
-
-
-def _after_prefill(ops: list[_Op], ext: str, prefilled: int) -> list[_Op] | None:
-    """``ops`` less their first ``prefilled`` bytes, when those are the dump's head and then
-    the start of one range of the previous dump, at the same offsets (so the bytes copied
-    ahead are those the plan writes); None otherwise."""
-    head = len(_head(ext))
-    if len(ops) < 2 or ops[0] != ("bytes", _head(ext), 0, 0) or ops[1][0] != "previous":
+            with path.open("rb") as dump:
+                if dump.read(len(head)) != head:  # written with other prefixes: its parts too
+                    return None
+        return layout
+    except (OSError, KeyError, TypeError):
         return None
-    _, _, start, length = ops[1]
-    if start != head or not head < prefilled <= start + length:
-        return None
-    rest = start + length - prefilled
-    return ([("previous", None, prefilled, rest)] if rest else []) + ops[2:]
 
 
-def write_dumps(files: Sequence[tuple[str, Path]], out_dir: Path, previous_out: Path | None = None,
-                prefilled: Mapping[str, int] | None = None) -> dict[str, Path]:
-    """Write every dump of the named graphs in ``files`` ((graph IRI, N-Quads file) pairs,
-    each with its ``.parts`` file beside it) into ``out_dir``, and their layout into
-    ``out_dir/cache/dumps.json``; the unchanged graphs' parts are copied from the dumps of
-    ``previous_out`` (the previous output) where it has them, after what :func:`prefill_dumps`
-    wrote (``prefilled``). The five dumps are written at once, in threads, since copying is done
-    in the kernel (sendfile), outside the GIL."""
-    paths = {ext: out_dir / f"dataset.{ext}" for ext in DUMP_FORMATS}
-    layout = _previous_layout(previous_out)
-    known = layout["graphs"] if layout else {}
-    graphs = []
-    for iri, path in sorted(files, key=lambda item: item[0]):
+_layouts: dict[tuple[str, int, int, int], dict | None] = {}
+
+
+def _read_layout(path: Path) -> dict | None:
+    """A dumps.json file, every record checked whole, so that nothing later trips on a damaged
+    file; None if it is not one. Kept for as long as the file is the same (a rebuild reads it
+    at each of its dump-writing steps: 10,000 graphs' records take a third of a second)."""
+    info = path.stat()
+    key = (str(path), info.st_ino, info.st_size, info.st_mtime_ns)
+    if key not in _layouts:
+        _layouts.clear()
+        try:
+            layout = json.loads(path.read_bytes())
+            graphs = layout["graphs"]
+            whole = all(isinstance(g["stamp"], list) and all(isinstance(g[field][ext], int) for ext in DUMP_FORMATS
+                                                             for field in ("offsets", "lengths"))
+                        for g in graphs.values())
+            _layouts[key] = layout if whole and isinstance(layout["dumps"], dict) else None
+        except (ValueError, KeyError, TypeError, AttributeError):
+            _layouts[key] = None
+    return _layouts[key]
+
+
+@dataclass
+class DumpStart:
+    """The start of each dump of a rebuild, written ahead while the rest of the build goes on:
+    its head, then the parts of ``graphs`` (the first graphs in IRI order)."""
+
+    graphs: list[_Graph]
+    sizes: dict[str, int]  # bytes written, per dump
+    any_part: dict[str, bool]  # whether a graph so far has a part in the dump
+
+
+def _graphs(files: Sequence[tuple[str, Path]], known: Mapping[str, dict], start: DumpStart | None = None
+            ) -> tuple[list[_Graph], bool]:
+    """The graphs of ``files`` ((IRI, N-Quads file) pairs) in IRI order, each with the lengths
+    of its parts: from the previous layout (``known``) for a graph whose files are the ones
+    it describes, else from its .parts file. Also whether they begin with the graphs of
+    ``start`` (the same IRIs and files), which are then taken as they are."""
+    ordered = sorted(files, key=lambda item: item[0])
+    begun = [(g.iri, g.path) for g in start.graphs] if start else None
+    resumed = begun is not None and ordered[:len(begun)] == begun
+    graphs = list(start.graphs) if resumed and start else []
+    for iri, path in ordered[len(graphs):]:
         stamp, old = _stamp(path), known.get(iri)
         if old is not None and old["stamp"] == stamp:
             graphs.append(_Graph(iri, path, stamp, dict(old["lengths"])))
@@ -271,22 +258,81 @@ def write_dumps(files: Sequence[tuple[str, Path]], out_dir: Path, previous_out: 
             ranges = part_ranges(path)
             lengths = {ext: ranges[part][1] for ext, part in _PART_OF.items() if part}
             graphs.append(_Graph(iri, path, stamp, {"nq": stamp[1], **lengths}, ranges))
+    return graphs, resumed
+
+
+def reused_prefix(previous_out: Path, reused: Mapping[str, Path]) -> list[tuple[str, Path]]:
+    """The graphs of ``reused`` (IRI → file, brought from the previous build) that come before
+    the first graph of the previous dumps not among them: in a rebuild, the unchanged start of
+    the dumps, known before any changed article is made. (A new article's graph before them
+    makes them not the build's first graphs; :func:`write_dumps` then writes the dumps whole.)"""
+    layout = _previous_layout(previous_out)
+    prefix = []
+    for iri in sorted(layout["graphs"]) if layout else ():
+        if iri not in reused:
+            break
+        prefix.append((iri, reused[iri]))
+    return prefix
+
+
+def write_dump_start(files: Sequence[tuple[str, Path]], out_dir: Path, previous_out: Path,
+                     start: DumpStart | None = None) -> DumpStart | None:
+    """Write (or, given ``start``, go on writing) the start of each dump of a rebuild into
+    ``out_dir``: the parts of ``files``, which must be the first graphs of the build in IRI
+    order. Run while the changed articles are read and mapped (the unchanged graphs before
+    the first changed one), then while the shared graphs are made (the article graphs), on
+    the core that work leaves idle: a rebuild's dumps are gigabytes of copying however few
+    graphs changed. :func:`write_dumps` goes on from there when its graphs begin with these.
+    None when the previous dumps cannot be copied from."""
+    layout = _previous_layout(previous_out)
+    if layout is None:
+        return None
+    graphs, resumed = _graphs(files, layout["graphs"], start)
+    if start is not None and not resumed:
+        return start  # not a continuation: left for write_dumps to judge
+    done = len(start.graphs) if start else 0
+    sizes, any_part = (dict(start.sizes), dict(start.any_part)) if start else ({}, {})
+    for ext in DUMP_FORMATS:
+        ops = _plan(ext, graphs[done:], layout["graphs"], whole=False, first=not any_part.get(ext, False))
+        if start is None:
+            ops[0] = ("bytes", _head(ext), 0, 0)
+        size = sizes.get(ext, 0) + sum(len(op[1]) if op[0] == "bytes" else op[3] for op in ops)  # type: ignore[arg-type]
+        _write_dump(out_dir / f"dataset.{ext}", ops, previous_out / f"dataset.{ext}", size, sizes.get(ext, 0))
+        sizes[ext] = size
+        any_part[ext] = any_part.get(ext, False) or any(g.lengths[ext] for g in graphs[done:])
+    return DumpStart(graphs, sizes, any_part)
+
+
+def write_dumps(files: Sequence[tuple[str, Path]], out_dir: Path, previous_out: Path | None = None,
+                start: DumpStart | None = None) -> dict[str, Path]:
+    """Write every dump of the named graphs in ``files`` ((graph IRI, N-Quads file) pairs,
+    each with its ``.parts`` file beside it) into ``out_dir``, and their layout into
+    ``out_dir/cache/dumps.json``; the unchanged graphs' parts are copied from the dumps of
+    ``previous_out`` (the previous output) where it has them, after what
+    :func:`write_dump_start` wrote (``start``). The five dumps are written at once, in threads,
+    since copying is done in the kernel (sendfile), outside the GIL."""
+    paths = {ext: out_dir / f"dataset.{ext}" for ext in DUMP_FORMATS}
+    layout = _previous_layout(previous_out)
+    known = layout["graphs"] if layout else {}
+    graphs, resumed = _graphs(files, known, start)
+    resume = layout is not None and resumed
     offsets: dict[str, list[int]] = {}
     with ThreadPoolExecutor(min(len(paths), os.cpu_count() or 1)) as pool:
         running = {}
         for ext, path in paths.items():
             offsets[ext], size = _offsets(ext, graphs)
-            ops = _plan(ext, graphs, known)
             old_dump = previous_out / path.name if layout and previous_out else None
-            start = (prefilled or {}).get(ext, 0) if old_dump else 0
-            rest = _after_prefill(ops, ext, start) if start else None
-            if rest is None:
-                start = 0
-            running[ext] = pool.submit(_write_dump, path, ops if rest is None else rest, old_dump, size, start)
-        written = {ext: done.result() for ext, done in running.items()}  # re-raises a failed write here
-    _record(graphs, offsets, written, out_dir)
+            if resume:
+                assert start is not None
+                ops = _plan(ext, graphs[len(start.graphs):], known, whole=False, first=not start.any_part[ext])
+                ops.append(("bytes", _tail(ext), 0, 0))
+                written = start.sizes[ext]
+            else:
+                ops, written = _plan(ext, graphs, known), 0
+            running[ext] = pool.submit(_write_dump, path, ops, old_dump, size, written)
+        stamps = {ext: done.result() for ext, done in running.items()}  # re-raises a failed write here
+    _record(graphs, offsets, stamps, out_dir)
     return paths
-
 
 
 def _record(graphs: Sequence[_Graph], offsets: Mapping[str, list[int]], written: Mapping[str, list[int]],
