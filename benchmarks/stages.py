@@ -197,12 +197,12 @@ def instrument(timers: Timers) -> list[str]:
              "claimgraph.validation": ["_shacl_findings", "_class_hierarchy", "validate_graph", "check_store",
                                        "validate_store"],
              "claimgraph.site": ["describe", "serialize", "page_for", "load_catalog", "resource_iris"],
-             "claimgraph.dumps": []}
+             "claimgraph.dumps": [], "claimgraph.dumps_ahead": []}
     for name, attrs in inner.items():
         module = _try_import(name)
         if module is None:
             continue
-        if name == "claimgraph.dumps":
+        if name in ("claimgraph.dumps", "claimgraph.dumps_ahead"):
             attrs = [a for a, v in vars(module).items() if isinstance(v, FunctionType)
                      and v.__module__ == name and not a.startswith("_")]
         for attr in attrs:

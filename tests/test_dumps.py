@@ -166,7 +166,8 @@ def test_dumps_written_as_the_graphs_are_made_are_those_written_at_the_end(two_a
     """A build with no previous output streams its dumps while the graphs are made: the same
     bytes and layout as writing them at the end, and written whole should graphs come out of
     order."""
-    from claimgraph.dumps import DUMP_FORMATS, LAYOUT, DumpStream, write_dumps
+    from claimgraph.dumps import DUMP_FORMATS, LAYOUT, write_dumps
+    from claimgraph.dumps_ahead import DumpStream
 
     graphs = sorted((iri, path) for iri, path in two_article_build.assembled.graph_files.items())
     articles = [item for item in graphs if "/graph/article/" in item[0]]
@@ -190,3 +191,33 @@ def test_dumps_written_as_the_graphs_are_made_are_those_written_at_the_end(two_a
             assert paths[ext].read_bytes() == (whole / f"dataset.{ext}").read_bytes(), (name, ext)
             assert paths[ext].read_bytes() == (two_article_build.out_dir / f"dataset.{ext}").read_bytes(), (name, ext)
         assert layout(folder) == layout(whole), name
+
+
+def test_previous_dumps_copied_ahead_are_cut_where_the_first_changed_graph_begins(two_article_build, tmp_path):
+    """A rebuild copies the previous dumps before it knows how far: cut at the end of the
+    unchanged graphs' parts (however far it had gone by then), they are a start that writing
+    the dumps goes on from, to the same bytes; stopped without a cut (a failed build), its
+    threads end."""
+    import time
+
+    from claimgraph.dumps import DUMP_FORMATS, write_dumps
+    from claimgraph.dumps_ahead import PreviousDumpsCopy
+
+    previous = two_article_build.out_dir
+    graphs = sorted((iri, path) for iri, path in two_article_build.assembled.graph_files.items())
+    for unchanged in range(len(graphs) + 1):
+        for chunk, wait in ((7, 0.0), (1 << 20, 0.2)):  # cut while copying, or after all of it
+            folder = tmp_path / f"{unchanged}-{chunk}"
+            folder.mkdir()
+            copy = PreviousDumpsCopy(previous, folder, chunk_bytes=chunk)
+            time.sleep(wait)
+            start = copy.stop_at(graphs[:unchanged])
+            assert start is not None and [g.iri for g in start.graphs] == [iri for iri, _ in graphs[:unchanged]]
+            for ext in DUMP_FORMATS:
+                assert (folder / f"dataset.{ext}").stat().st_size == start.sizes[ext]
+            write_dumps(graphs, folder, previous, start)
+            for ext in DUMP_FORMATS:
+                assert (folder / f"dataset.{ext}").read_bytes() == (previous / f"dataset.{ext}").read_bytes()
+    stopped = PreviousDumpsCopy(previous, tmp_path, chunk_bytes=7)
+    stopped.close()
+    assert not any(thread.is_alive() for thread in stopped._threads)

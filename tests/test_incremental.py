@@ -18,6 +18,7 @@ import claimgraph.assembly
 import claimgraph.batches
 import claimgraph.build
 import claimgraph.dumps
+import claimgraph.dumps_ahead
 import claimgraph.sources
 from claimgraph.build import BuildResult, build
 from claimgraph.errors import SourceError
@@ -108,24 +109,29 @@ def test_a_rebuild_copies_the_unchanged_graphs_from_the_previous_dumps(corpus, t
         return real(path)
 
     monkeypatch.setattr(claimgraph.dumps, "part_ranges", recording)
-    # the start of each dump, up to the edited article, is written while the article is mapped,
-    # then every article graph's part while the shared graphs are made; writing the dumps
-    # goes on from there
+    # the previous dumps are copied from their start as the sources are scanned, up to the
+    # edited article, then every article graph's part is written while the shared graphs are
+    # made; writing the dumps goes on from there
     started: list[claimgraph.dumps.DumpStart] = []
+    real_stop = claimgraph.dumps_ahead.PreviousDumpsCopy.stop_at
+    monkeypatch.setattr(claimgraph.dumps_ahead.PreviousDumpsCopy, "stop_at",
+                        lambda *a: started.append(real_stop(*a)) or started[-1])
     real_start = claimgraph.build.write_dump_start
     monkeypatch.setattr(claimgraph.build, "write_dump_start",
                         lambda *a: started.append(real_start(*a)) or started[-1])
     starts: list[int] = []
     real_write = claimgraph.dumps._write_dump
-    monkeypatch.setattr(claimgraph.dumps, "_write_dump", lambda *a: starts.append(a[-1]) or real_write(*a))
+    for module in (claimgraph.dumps, claimgraph.dumps_ahead):
+        monkeypatch.setattr(module, "_write_dump", lambda *a: starts.append(a[-1]) or real_write(*a))
     rebuilt = build(corpus, tmp_path / "dist", site=False)
     article_iris = sorted(iri for iri in rebuilt.assembled.graph_files if "/graph/article/" in iri)
-    edited_iri = next(iri for iri in article_iris if iri.endswith("/" + edited.stem.removesuffix(".annotations")))
+    edited_iri = next(iri for iri in article_iris if iri.endswith("/" + edited.stem))
     assert len(started) == 2
     assert [g.iri for g in started[0].graphs] == article_iris[:article_iris.index(edited_iri)]
     assert [g.iri for g in started[1].graphs] == article_iris
     assert sorted(started[1].sizes) == sorted(claimgraph.dumps.DUMP_FORMATS)
-    # five writes for each start, then five that go on after the second
+    # five writes for the second start, going on from the first, then five after it
+    assert sorted(starts[:5]) == sorted(started[0].sizes.values())
     assert sorted(starts[-5:]) == sorted(started[1].sizes.values())
     # the edited article's parts (and the shared graphs', written again) come from their files;
     # the nine others', from the previous dumps

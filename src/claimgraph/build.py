@@ -27,7 +27,8 @@ from claimgraph import __version__
 from claimgraph.assembly import SHARED_SEARCH, SHARED_STEM, Assembled, Progress, assemble
 from claimgraph.batches import ArticleGraph
 from claimgraph.buildcache import GRAPHS_DIR
-from claimgraph.dumps import DumpStart, DumpStream, file_sha256, reused_prefix, write_dump_start, write_dumps
+from claimgraph.dumps import DumpStart, file_sha256, write_dumps
+from claimgraph.dumps_ahead import DumpStream, PreviousDumpsCopy, reused_prefix, write_dump_start
 from claimgraph.errors import ValidationFailed
 from claimgraph.graphparts import read_part
 from claimgraph.namespaces import fragment
@@ -177,17 +178,17 @@ def build(data_dir: Path, out_dir: Path, base_iri: str | None = None, site: bool
 
     def write(tmp: Path) -> None:
         previous = out_dir if out_dir.is_dir() else None
-        # A rebuild writes the start of its dumps ahead, in a thread: the unchanged graphs up to
-        # the first changed one while the changed articles are read and mapped (that leaves a
-        # core idle), then all the article graphs while the shared graphs are made. The dumps
+        # A rebuild writes the start of its dumps ahead, in threads: the previous dumps from
+        # their start while the sources are scanned, cut at the first changed graph once that
+        # is known, then all the article graphs while the shared graphs are made. The dumps
         # are otherwise the longest stage after the assembly.
+        copy = PreviousDumpsCopy(previous, tmp) if previous is not None else None
         prefill_pool = ThreadPoolExecutor(1)
         starts: list[Future[DumpStart | None]] = []
 
         def start_dumps(reused: dict[str, Path]) -> None:
-            if previous is not None:
-                starts.append(prefill_pool.submit(
-                    lambda: write_dump_start(reused_prefix(previous, reused), tmp, previous)))
+            if previous is not None and copy is not None:
+                starts.append(prefill_pool.submit(lambda: copy.stop_at(reused_prefix(previous, reused))))
 
         def go_on_with_dumps(articles: dict[str, Path]) -> None:
             if previous is not None and starts:
@@ -209,8 +210,9 @@ def build(data_dir: Path, out_dir: Path, base_iri: str | None = None, site: bool
                     f"{len(assembled.report.violations)} violation(s) of the shapes; nothing was written",
                     assembled.report, where.path if where else None, where.line if where else None)
         except BaseException:
-            if stream:
-                stream.close()  # before a failed build's folder is removed
+            for closing in (stream, copy):
+                if closing:
+                    closing.close()  # before a failed build's folder is removed
             prefill_pool.shutdown(wait=True, cancel_futures=True)  # likewise
             raise
         prefill_pool.shutdown(wait=False)  # its last start of the dumps is awaited below

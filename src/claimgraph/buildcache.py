@@ -45,7 +45,8 @@ def rules_digest(corpus: Corpus | CorpusFiles, base: str) -> str:
 # code that never shapes a cached graph, its dump parts or its search rows: of documents/,
 # only jsonld_doc.py does (it compacts the JSON-LD dump's parts); the rest describes and
 # renders resources for the server and the site
-_NOT_GRAPH_CODE = ("web/", "remote/", "linking/", "cli.py", "site.py", "build.py", "dumps.py", "publishing.py",
+_NOT_GRAPH_CODE = ("web/", "remote/", "linking/", "cli.py", "site.py", "build.py", "dumps.py", "dumps_ahead.py",
+                   "publishing.py",
                    "query_pages.py", "__main__.py", "ontology_page.py", "documents/")
 _GRAPH_CODE_AMONG_THOSE = ("documents/__init__.py", "documents/jsonld_doc.py")
 

@@ -22,7 +22,7 @@ import hashlib
 import json
 import os
 from collections.abc import Mapping, Sequence
-from concurrent.futures import Future, ThreadPoolExecutor
+from concurrent.futures import ThreadPoolExecutor
 from dataclasses import dataclass
 from pathlib import Path
 from typing import BinaryIO
@@ -261,48 +261,6 @@ def _graphs(files: Sequence[tuple[str, Path]], known: Mapping[str, dict], start:
     return graphs, resumed
 
 
-def reused_prefix(previous_out: Path, reused: Mapping[str, Path]) -> list[tuple[str, Path]]:
-    """The graphs of ``reused`` (IRI → file, brought from the previous build) that come before
-    the first graph of the previous dumps not among them: in a rebuild, the unchanged start of
-    the dumps, known before any changed article is made. (A new article's graph before them
-    makes them not the build's first graphs; :func:`write_dumps` then writes the dumps whole.)"""
-    layout = _previous_layout(previous_out)
-    prefix = []
-    for iri in sorted(layout["graphs"]) if layout else ():
-        if iri not in reused:
-            break
-        prefix.append((iri, reused[iri]))
-    return prefix
-
-
-def write_dump_start(files: Sequence[tuple[str, Path]], out_dir: Path, previous_out: Path,
-                     start: DumpStart | None = None) -> DumpStart | None:
-    """Write (or, given ``start``, go on writing) the start of each dump of a rebuild into
-    ``out_dir``: the parts of ``files``, which must be the first graphs of the build in IRI
-    order. Run while the changed articles are read and mapped (the unchanged graphs before
-    the first changed one), then while the shared graphs are made (the article graphs), on
-    the core that work leaves idle: a rebuild's dumps are gigabytes of copying however few
-    graphs changed. :func:`write_dumps` goes on from there when its graphs begin with these.
-    None when the previous dumps cannot be copied from."""
-    layout = _previous_layout(previous_out)
-    if layout is None:
-        return None
-    graphs, resumed = _graphs(files, layout["graphs"], start)
-    if start is not None and not resumed:
-        return start  # not a continuation: left for write_dumps to judge
-    done = len(start.graphs) if start else 0
-    sizes, any_part = (dict(start.sizes), dict(start.any_part)) if start else ({}, {})
-    for ext in DUMP_FORMATS:
-        ops = _plan(ext, graphs[done:], layout["graphs"], whole=False, first=not any_part.get(ext, False))
-        if start is None:
-            ops[0] = ("bytes", _head(ext), 0, 0)
-        size = sizes.get(ext, 0) + sum(len(op[1]) if op[0] == "bytes" else op[3] for op in ops)  # type: ignore[arg-type]
-        _write_dump(out_dir / f"dataset.{ext}", ops, previous_out / f"dataset.{ext}", size, sizes.get(ext, 0))
-        sizes[ext] = size
-        any_part[ext] = any_part.get(ext, False) or any(g.lengths[ext] for g in graphs[done:])
-    return DumpStart(graphs, sizes, any_part)
-
-
 def write_dumps(files: Sequence[tuple[str, Path]], out_dir: Path, previous_out: Path | None = None,
                 start: DumpStart | None = None) -> dict[str, Path]:
     """Write every dump of the named graphs in ``files`` ((graph IRI, N-Quads file) pairs,
@@ -345,96 +303,6 @@ def _record(graphs: Sequence[_Graph], offsets: Mapping[str, list[int]], written:
     (out_dir / LAYOUT).parent.mkdir(parents=True, exist_ok=True)
     (out_dir / LAYOUT).write_text(json.dumps(record, separators=(",", ":")), encoding="utf-8")
 
-
-class DumpStream:
-    """The dumps of a build with no previous output, appended to as its graphs are made (in
-    IRI order: the article graphs batch by batch, then the shared ones), in a thread of its
-    own. Copying is kernel work that the two cores busy mapping and validating barely feel,
-    where written after them, beside the store's load, the dumps slowed that load by a
-    fifth (10,000 articles: 60 s alone, 77 s beside them). The bytes are those
-    :func:`write_dumps` writes, which :meth:`finish` falls back on should graphs come out of
-    order."""
-
-    def __init__(self, out_dir: Path) -> None:
-        self.out_dir = out_dir
-        self.paths = {ext: out_dir / f"dataset.{ext}" for ext in DUMP_FORMATS}
-        self.graphs: list[_Graph] = []
-        self.offsets: dict[str, list[int]] = {ext: [] for ext in DUMP_FORMATS}
-        self._pool = ThreadPoolExecutor(1)
-        self._pending: list[Future[None]] = []
-        self._files: dict[str, BinaryIO] = {}
-        self._position: dict[str, int] = {}
-        self._in_order = True
-
-    def add(self, files: Sequence[tuple[str, Path]]) -> None:
-        """Append the parts of these graphs ((graph IRI, N-Quads file) pairs), once those
-        before them are written."""
-        self._pending.append(self._pool.submit(self._append, list(files)))
-
-    def _open(self) -> None:
-        for ext, path in self.paths.items():
-            handle = path.open("wb", buffering=0)
-            self._files[ext] = handle
-            _write(handle, _head(ext))
-            self._position[ext] = len(_head(ext))
-
-    def _append(self, files: list[tuple[str, Path]]) -> None:
-        if not self._in_order:
-            return
-        if not self._files:
-            self._open()
-        for iri, path in files:
-            if self.graphs and iri <= self.graphs[-1].iri:
-                self._in_order = False  # finish() writes the dumps whole
-                return
-            stamp, ranges = _stamp(path), part_ranges(path)
-            graph = _Graph(iri, path, stamp, {"nq": stamp[1], **{ext: ranges[part][1]
-                                                                for ext, part in _PART_OF.items() if part}}, ranges)
-            for ext, out in self._files.items():
-                length = graph.lengths[ext]
-                separator = _SEPARATOR.get(ext, b"")
-                if length and separator and self._position[ext] > len(_head(ext)):
-                    _write(out, separator)
-                    self._position[ext] += len(separator)
-                self.offsets[ext].append(self._position[ext])
-                if length:
-                    source, start, _ = graph.part(ext)
-                    with open(source, "rb") as handle:
-                        _copy(out, handle, start, length)
-                    self._position[ext] += length
-            self.graphs.append(graph)
-
-    def finish(self, files: Sequence[tuple[str, Path]]) -> dict[str, Path]:
-        """Append the graphs of ``files`` (every graph of the build) not added yet, then end
-        each dump and write their layout; the dumps' paths, as :func:`write_dumps` returns."""
-        try:
-            for done in self._pending:
-                done.result()  # re-raises a failed write (a full disk) here
-            ordered = sorted(files, key=lambda item: item[0])
-            streamed = [(g.iri, g.path) for g in self.graphs]
-            if self._in_order and ordered[:len(streamed)] == streamed:
-                self._pool.submit(self._append, ordered[len(streamed):]).result()
-            if not (self._in_order and len(self.graphs) == len(ordered)):
-                self.close()
-                return write_dumps(ordered, self.out_dir)
-            if not self._files:
-                self._open()
-            written = {}
-            for ext, out in self._files.items():
-                _write(out, _tail(ext))
-                info = os.fstat(out.fileno())
-                written[ext] = [info.st_ino, info.st_size, info.st_mtime_ns]
-            _record(self.graphs, self.offsets, written, self.out_dir)
-            return dict(self.paths)
-        finally:
-            self.close()
-
-    def close(self) -> None:
-        """Stop: wait for the writes under way, and close the dumps."""
-        self._pool.shutdown(wait=True)
-        for handle in self._files.values():
-            handle.close()
-        self._files = {}
 
 def file_sha256(path: Path) -> str:
     with path.open("rb") as handle:
