@@ -193,7 +193,8 @@ def test_dumps_written_as_the_graphs_are_made_are_those_written_at_the_end(two_a
         assert layout(folder) == layout(whole), name
 
 
-def test_previous_dumps_copied_ahead_are_cut_where_the_first_changed_graph_begins(two_article_build, tmp_path):
+def test_previous_dumps_copied_ahead_are_cut_where_the_first_changed_graph_begins(two_article_build, tmp_path,
+                                                                                    monkeypatch):
     """A rebuild copies the previous dumps before it knows how far: cut at the end of the
     unchanged graphs' parts (however far it had gone by then), they are a start that writing
     the dumps goes on from, to the same bytes; stopped without a cut (a failed build), its
@@ -221,3 +222,18 @@ def test_previous_dumps_copied_ahead_are_cut_where_the_first_changed_graph_begin
     stopped = PreviousDumpsCopy(previous, tmp_path, chunk_bytes=7)
     stopped.close()
     assert not any(thread.is_alive() for thread in stopped._threads)
+    # a graph file that cannot be read when the copy is cut: no start, and no thread left
+    # writing into the dumps that are then written whole
+    missing = PreviousDumpsCopy(previous, tmp_path, chunk_bytes=7)
+    assert missing.stop_at([(graphs[0][0], tmp_path / "gone.nq")]) is None
+    assert not any(thread.is_alive() for thread in missing._threads)
+    # a copy that fails gives no start either (the dumps are then written whole)
+    import claimgraph.dumps_ahead
+
+    def failing(*args):
+        raise OSError(5, "Input/output error")
+
+    monkeypatch.setattr(claimgraph.dumps_ahead, "_copy", failing)
+    broken = tmp_path / "broken"
+    broken.mkdir()
+    assert PreviousDumpsCopy(previous, broken, chunk_bytes=7).stop_at(graphs[:1]) is None

@@ -225,6 +225,8 @@ def build(data_dir: Path, out_dir: Path, base_iri: str | None = None, site: bool
 
         def rest_of_dumps() -> dict[str, Path]:
             start = starts[-1].result() if starts else None  # the store is updated meanwhile
+            if copy:
+                copy.close()  # (its threads have ended unless it was never cut)
             return write_dumps(list(assembled.graph_files.items()), tmp, previous, start)
 
         dumps_written = (dumps_pool.submit(stream.finish, list(assembled.graph_files.items())) if stream else

@@ -35,6 +35,7 @@ from claimgraph.dumps import (
     _write_dump,
     write_dumps,
 )
+from claimgraph.errors import OutputError
 from claimgraph.graphparts import part_ranges
 
 
@@ -78,6 +79,13 @@ def write_dump_start(files: Sequence[tuple[str, Path]], out_dir: Path, previous_
         sizes[ext] = size
         any_part[ext] = any_part.get(ext, False) or any(g.lengths[ext] for g in graphs[done:])
     return DumpStart(graphs, sizes, any_part)
+
+
+def _size(path: Path) -> int | None:
+    try:
+        return path.stat().st_size
+    except OSError:
+        return None
 
 
 class PreviousDumpsCopy:
@@ -126,7 +134,7 @@ class PreviousDumpsCopy:
                     copied += length
                 if limit is not None and limit >= 0:
                     out.truncate(limit)
-        except BaseException as exc:
+        except (OSError, ValueError, OutputError) as exc:  # stop_at then gives no start: dumps written whole
             self._errors.append(exc)
 
     def stop_at(self, prefix: Sequence[tuple[str, Path]]) -> DumpStart | None:
@@ -136,7 +144,11 @@ class PreviousDumpsCopy:
         if self.layout is None:
             return None
         known = self.layout["graphs"]
-        graphs, _ = _graphs(prefix, known)
+        try:
+            graphs, _ = _graphs(prefix, known)
+        except (OSError, OutputError):  # a graph file gone or damaged: the dumps are written whole
+            self.close()
+            return None
         limits, any_part = {}, {}
         for ext in DUMP_FORMATS:
             ends = [known[g.iri]["offsets"][ext] + g.lengths[ext] for g in graphs if g.lengths[ext]]
@@ -147,7 +159,8 @@ class PreviousDumpsCopy:
             self._changed.notify_all()
         for thread in self._threads:
             thread.join()
-        if self._errors:  # a previous dump changed under it, say: the dumps are written whole
+        copied = {ext: _size(self.out_dir / f"dataset.{ext}") for ext in DUMP_FORMATS}
+        if self._errors or copied != limits:  # a previous dump changed under it, say: written whole
             return None
         unchanged = all(known[g.iri]["stamp"] == g.stamp for g in graphs)
         return DumpStart(graphs, limits, any_part) if unchanged else None
