@@ -57,11 +57,11 @@ def write_dump_start(files: Sequence[tuple[str, Path]], out_dir: Path, previous_
                      start: DumpStart | None = None) -> DumpStart | None:
     """Write (or, given ``start``, go on writing) the start of each dump of a rebuild into
     ``out_dir``: the parts of ``files``, which must be the first graphs of the build in IRI
-    order. Run while the changed articles are read and mapped (the unchanged graphs before
-    the first changed one), then while the shared graphs are made (the article graphs), on
-    the core that work leaves idle: a rebuild's dumps are gigabytes of copying however few
-    graphs changed. :func:`write_dumps` goes on from there when its graphs begin with these.
-    None when the previous dumps cannot be copied from."""
+    order. A rebuild runs it once every article graph is made, going on from the unchanged
+    start :class:`PreviousDumpsCopy` left (or from nothing, if it left none), while the shared
+    graphs are made: a rebuild's dumps are gigabytes of copying however few graphs changed.
+    :func:`write_dumps` goes on from there when its graphs begin with these. None when the
+    previous dumps cannot be copied from."""
     layout = _previous_layout(previous_out)
     if layout is None:
         return None
